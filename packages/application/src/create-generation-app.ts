@@ -1,0 +1,46 @@
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { z } from 'zod';
+import { env, LOG_LEVELS } from '@strata/platform';
+import { GenerationApiModule } from './generation-api.module';
+import type { GenerationApiOptions } from './generation-api.options';
+import { toHttpError } from './http-errors';
+import { instrumentHttp } from './http-metrics';
+import { NestPinoLogger } from './nest-logger';
+import { StrataExceptionFilter } from './strata-exception.filter';
+
+/** Environment variables of an HTTP deployable. */
+export const httpEnvSchema = z.object({
+  PORT: env.int(0, 65_535).default(3000),
+  HOST: env.string().default('0.0.0.0'),
+  /** Largest request body accepted, in bytes; larger ones get 413. */
+  HTTP_BODY_LIMIT: env.int(1024, 1024 ** 3).default(1024 * 1024),
+  LOG_LEVEL: env.enum(LOG_LEVELS).default('info'),
+});
+
+export type HttpConfig = z.output<typeof httpEnvSchema>;
+
+/**
+ * Builds the generation API as a Nest application on Fastify, with Strata's error shape on every path
+ * (including Fastify's own body-parsing errors), HTTP metrics, and graceful shutdown on SIGTERM: Fastify stops
+ * accepting connections (new requests get 503) and waits for the requests in flight before the process exits.
+ */
+export async function createGenerationApp(
+  options: GenerationApiOptions,
+  http: Pick<HttpConfig, 'HTTP_BODY_LIMIT'>,
+): Promise<NestFastifyApplication> {
+  const adapter = new FastifyAdapter({ bodyLimit: http.HTTP_BODY_LIMIT, return503OnClosing: true });
+  const app = await NestFactory.create<NestFastifyApplication>(GenerationApiModule.register(options), adapter, {
+    logger: new NestPinoLogger(options.logger.child({ component: 'nest' })),
+  });
+  const fastify = app.getHttpAdapter().getInstance();
+  fastify.setErrorHandler((error, _request, reply) => {
+    const { status, body, unexpected } = toHttpError(error);
+    if (unexpected) options.logger.error({ err: error }, 'request failed');
+    void reply.status(status).send(body);
+  });
+  instrumentHttp(fastify, options.metrics);
+  app.useGlobalFilters(new StrataExceptionFilter(options.logger));
+  app.enableShutdownHooks();
+  return app;
+}

@@ -1,0 +1,57 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { Controller, Get, Header, Inject, NotFoundException, Param, Res } from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
+import { GENERATION_API_OPTIONS, type GenerationApiOptions } from './generation-api.options';
+import { buildOpenApiDocument } from './openapi-document';
+
+/** Swagger UI's files, served from the swagger-ui-dist package so the docs work offline. */
+const UI_ASSETS: Record<string, string> = {
+  'swagger-ui.css': 'text/css; charset=utf-8',
+  'swagger-ui-bundle.js': 'text/javascript; charset=utf-8',
+};
+
+const DOCS_PAGE = `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>Strata generation API</title>
+<link rel="stylesheet" href="/docs/swagger-ui.css">
+</head>
+<body>
+<div id="swagger-ui"></div>
+<script src="/docs/swagger-ui-bundle.js"></script>
+<script>window.ui = SwaggerUIBundle({ url: '/openapi.json', dom_id: '#swagger-ui' });</script>
+</body>
+</html>
+`;
+
+/** `GET /openapi.json` and the Swagger UI at `/docs`. */
+@Controller()
+export class DocsController {
+  private readonly document: Record<string, unknown>;
+  private readonly assetDir = path.dirname(require.resolve('swagger-ui-dist/package.json'));
+
+  constructor(@Inject(GENERATION_API_OPTIONS) options: GenerationApiOptions) {
+    this.document = buildOpenApiDocument(options.version);
+  }
+
+  @Get('openapi.json')
+  openapi(): Record<string, unknown> {
+    return this.document;
+  }
+
+  @Get('docs')
+  @Header('content-type', 'text/html; charset=utf-8')
+  page(): string {
+    return DOCS_PAGE;
+  }
+
+  @Get('docs/:asset')
+  async asset(@Param('asset') asset: string, @Res({ passthrough: true }) reply: FastifyReply): Promise<Buffer> {
+    const type = UI_ASSETS[asset];
+    if (!type) throw new NotFoundException(`no docs asset ${asset}`);
+    void reply.type(type);
+    return readFile(path.join(this.assetDir, asset));
+  }
+}

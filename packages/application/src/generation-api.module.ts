@@ -1,0 +1,32 @@
+import { Module, type Provider } from '@nestjs/common';
+import { DocsController } from './docs.controller';
+import { GenerateController } from './generate.controller';
+import {
+  GENERATION_API_OPTIONS,
+  GenerationApiConfigurableModule,
+  type GenerationApiOptions,
+} from './generation-api.options';
+import { HealthController } from './health.controller';
+import { MetricsController } from './metrics.controller';
+import { APP_LOGGER, METRICS_REGISTRY, MODEL_HOST } from './tokens';
+
+const fromOptions = (token: symbol, pick: (o: GenerationApiOptions) => unknown): Provider => ({
+  provide: token,
+  useFactory: pick,
+  inject: [GENERATION_API_OPTIONS],
+});
+
+/**
+ * The generation API: health root and probes, TGI-compatible `POST /generate`, `/metrics`, and OpenAPI docs.
+ * Business applications import it into their own Nest app with `register` or `registerAsync`.
+ */
+@Module({
+  controllers: [HealthController, GenerateController, MetricsController, DocsController],
+  providers: [
+    fromOptions(MODEL_HOST, (o) => o.modelHost),
+    fromOptions(METRICS_REGISTRY, (o) => o.metrics),
+    fromOptions(APP_LOGGER, (o) => o.logger),
+  ],
+  exports: [MODEL_HOST, METRICS_REGISTRY, APP_LOGGER],
+})
+export class GenerationApiModule extends GenerationApiConfigurableModule {}

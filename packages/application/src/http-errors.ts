@@ -1,0 +1,80 @@
+import { HttpException } from '@nestjs/common';
+import { StrataError, type ErrorBody, type ErrorCode } from '@strata/contracts';
+
+/** The HTTP status each domain error code maps to. The layers below never choose a status themselves. */
+export const HTTP_STATUS_BY_CODE: Record<ErrorCode, number> = {
+  validation_failed: 422,
+  input_too_long: 422,
+  malformed_request: 400,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  method_not_allowed: 405,
+  not_found: 404,
+  model_not_ready: 503,
+  model_load_failed: 503,
+  shutting_down: 503,
+  // nginx's "client closed request": nobody reads it, but logs and metrics tell cancellations apart.
+  cancelled: 499,
+  generation_failed: 500,
+  config_invalid: 500,
+  internal_error: 500,
+};
+
+const CODE_BY_HTTP_STATUS: Record<number, ErrorCode> = {
+  400: 'malformed_request',
+  404: 'not_found',
+  405: 'method_not_allowed',
+  413: 'payload_too_large',
+  415: 'unsupported_media_type',
+  422: 'validation_failed',
+  503: 'shutting_down',
+};
+
+export interface HttpError {
+  status: number;
+  body: ErrorBody;
+  /** True when the error is ours (a 5xx we did not expect): log it with its stack. */
+  unexpected: boolean;
+}
+
+/**
+ * Turns anything thrown while serving a request into a status and a `{error: {code, message}}` body: domain
+ * errors by code, Nest's HTTP exceptions and Fastify's own errors (body too large, bad JSON) by status.
+ * Unexpected errors become a 500 whose message reveals nothing of the server's internals.
+ */
+export function toHttpError(error: unknown): HttpError {
+  if (error instanceof StrataError) {
+    const status = HTTP_STATUS_BY_CODE[error.code];
+    return { status, body: error.toBody(), unexpected: status >= 500 && error.code !== 'model_not_ready' };
+  }
+  const status = error instanceof HttpException ? error.getStatus() : fastifyStatus(error);
+  const code = status === undefined ? undefined : CODE_BY_HTTP_STATUS[status];
+  if (status !== undefined && code !== undefined) {
+    return { status, body: { error: { code, message: describe(error, code) } }, unexpected: false };
+  }
+  return {
+    status: 500,
+    body: { error: { code: 'internal_error', message: 'internal server error' } },
+    unexpected: true,
+  };
+}
+
+/** Fastify's client errors carry `statusCode` and a `FST_ERR_*` code. */
+function fastifyStatus(error: unknown): number | undefined {
+  if (typeof error !== 'object' || error === null) return undefined;
+  const { statusCode, code } = error as { statusCode?: unknown; code?: unknown };
+  if (typeof statusCode !== 'number' || statusCode >= 500) return undefined;
+  return typeof code === 'string' && code.startsWith('FST_') ? statusCode : undefined;
+}
+
+function describe(error: unknown, code: ErrorCode): string {
+  const message = error instanceof Error ? error.message : '';
+  switch (code) {
+    case 'payload_too_large':
+      return 'request body is larger than the server accepts';
+    case 'malformed_request':
+      return message ? `malformed request body: ${message}` : 'malformed request body';
+    default:
+      return message || code;
+  }
+}

@@ -1,0 +1,15 @@
+import { Controller, Get, Header, Inject } from '@nestjs/common';
+import type { MetricsRegistry } from '@strata/platform';
+import { METRICS_REGISTRY } from './tokens';
+
+/** Prometheus scrape endpoint. */
+@Controller()
+export class MetricsController {
+  constructor(@Inject(METRICS_REGISTRY) private readonly registry: MetricsRegistry) {}
+
+  @Get('metrics')
+  @Header('content-type', 'text/plain; version=0.0.4; charset=utf-8')
+  metrics(): Promise<string> {
+    return this.registry.metrics();
+  }
+}

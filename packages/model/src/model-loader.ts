@@ -1,0 +1,94 @@
+import path from 'node:path';
+import { transformers, type PreTrainedModel, type PreTrainedTokenizer } from './transformers';
+import type { Logger } from '@strata/platform';
+import type { ModelConfig } from './model-config';
+import { ModelError } from './model-error';
+import { ensureStarterModel, STARTER_SHAPE } from './starter';
+
+/** A model and its tokenizer, loaded once and shared by every request. */
+export interface LoadedModel {
+  /** The id being served: MODEL_ID, or the starter's id after a fallback. */
+  id: string;
+  revision: string;
+  dtype: ModelConfig['MODEL_DTYPE'];
+  /** Set when MODEL_ID could not be loaded and the starter model is served instead. */
+  fallback?: { requestedId: string; reason: string };
+  model: PreTrainedModel;
+  tokenizer: PreTrainedTokenizer;
+  /** Ids that end a sequence. */
+  eosTokenIds: ReadonlySet<number>;
+  /** The longest sequence (prompt + generated) the model's position embeddings allow. */
+  maxPositions: number;
+  loadSeconds: number;
+}
+
+/**
+ * Loads MODEL_ID with transformers.js: from `MODEL_CACHE_DIR/<id>` when the folder is there, else from the Hub
+ * (unless MODEL_OFFLINE). When that fails and MODEL_FALLBACK is `starter`, builds (once) and serves the
+ * bundled starter model; otherwise the error says how to fix the deployment.
+ */
+export async function loadModel(config: ModelConfig, logger: Logger): Promise<LoadedModel> {
+  const root = path.resolve(config.MODEL_CACHE_DIR);
+  transformers.env.allowLocalModels = true;
+  transformers.env.localModelPath = root + path.sep;
+  transformers.env.cacheDir = path.join(root, 'hub');
+  transformers.env.allowRemoteModels = !config.MODEL_OFFLINE;
+  try {
+    return await loadFrom(config.MODEL_ID, config.MODEL_REVISION, config);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    if (config.MODEL_FALLBACK !== 'starter') {
+      throw new ModelError('model_load_failed', loadFailureAdvice(config, root, reason), 'MODEL_ID', { cause: error });
+    }
+    logger.warn(
+      { requestedModel: config.MODEL_ID, reason },
+      `Could not load ${config.MODEL_ID}; serving the bundled starter model ${STARTER_SHAPE.modelId} instead (MODEL_FALLBACK=starter)`,
+    );
+    await ensureStarterModel(root);
+    const loaded = await loadFrom(STARTER_SHAPE.modelId, 'main', config);
+    return { ...loaded, fallback: { requestedId: config.MODEL_ID, reason } };
+  }
+}
+
+async function loadFrom(id: string, revision: string, config: ModelConfig): Promise<LoadedModel> {
+  const started = process.hrtime.bigint();
+  const options = { revision, dtype: config.MODEL_DTYPE } as const;
+  const [tokenizer, model] = await Promise.all([
+    transformers.AutoTokenizer.from_pretrained(id, { revision }),
+    transformers.AutoModelForCausalLM.from_pretrained(id, options),
+  ]);
+  const modelConfig = model.config as unknown as Record<string, unknown>;
+  const maxPositions = Number(modelConfig['n_positions'] ?? modelConfig['max_position_embeddings'] ?? 1024);
+  const eos = modelConfig['eos_token_id'];
+  const eosTokenIds = new Set<number>((Array.isArray(eos) ? eos : [eos]).filter((v) => typeof v === 'number'));
+  if (config.MAX_INPUT_TOKENS + config.MAX_NEW_TOKENS_CAP > maxPositions) {
+    throw new ModelError(
+      'model_load_failed',
+      `MAX_INPUT_TOKENS (${config.MAX_INPUT_TOKENS}) + MAX_NEW_TOKENS_CAP (${config.MAX_NEW_TOKENS_CAP}) exceeds ` +
+        `${id}'s ${maxPositions} positions: lower one of them`,
+      'MAX_INPUT_TOKENS',
+    );
+  }
+  return {
+    id,
+    revision,
+    dtype: config.MODEL_DTYPE,
+    model,
+    tokenizer,
+    eosTokenIds,
+    maxPositions,
+    loadSeconds: Number(process.hrtime.bigint() - started) / 1e9,
+  };
+}
+
+function loadFailureAdvice(config: ModelConfig, root: string, reason: string): string {
+  const folder = path.join(root, config.MODEL_ID);
+  return [
+    `Could not load model ${config.MODEL_ID} (revision ${config.MODEL_REVISION}, dtype ${config.MODEL_DTYPE}): ${reason}`,
+    'To fix it, do one of:',
+    `  - give this machine access to the Hugging Face Hub${config.MODEL_OFFLINE ? ' and unset MODEL_OFFLINE' : ''};`,
+    `  - copy the model into ${folder} (config.json, generation_config.json, tokenizer.json, ` +
+      `tokenizer_config.json, onnx/${config.MODEL_DTYPE === 'q8' ? 'model_quantized' : 'model'}.onnx);`,
+    '  - set MODEL_FALLBACK=starter to serve the bundled starter model instead.',
+  ].join('\n');
+}
