@@ -2,7 +2,7 @@
 const integration = process.env.STRATA_TEST_KIND === 'integration';
 /** @type {import('jest').Config} */
 module.exports = {
-  testEnvironment: 'node',
+  testEnvironment: require.resolve('./jest.environment.js'),
   roots: ['<rootDir>/src'],
   testMatch: integration ? ['**/*.int.spec.ts'] : ['**/*.spec.ts'],
   testPathIgnorePatterns: integration ? ['/node_modules/'] : ['/node_modules/', '\\.int\\.spec\\.ts$'],

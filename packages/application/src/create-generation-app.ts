@@ -4,7 +4,6 @@ import { z } from 'zod';
 import { env, LOG_LEVELS } from '@strata/platform';
 import { GenerationApiModule } from './generation-api.module';
 import type { GenerationApiOptions } from './generation-api.options';
-import { toHttpError } from './http-errors';
 import { instrumentHttp } from './http-metrics';
 import { NestPinoLogger } from './nest-logger';
 import { StrataExceptionFilter } from './strata-exception.filter';
@@ -21,8 +20,8 @@ export const httpEnvSchema = z.object({
 export type HttpConfig = z.output<typeof httpEnvSchema>;
 
 /**
- * Builds the generation API as a Nest application on Fastify, with Strata's error shape on every path
- * (including Fastify's own body-parsing errors), HTTP metrics, and graceful shutdown on SIGTERM: Fastify stops
+ * Builds the generation API as a Nest application on Fastify, with Strata's error shape on every path,
+ * HTTP metrics, and graceful shutdown on SIGTERM: Fastify stops
  * accepting connections (new requests get 503) and waits for the requests in flight before the process exits.
  */
 export async function createGenerationApp(
@@ -33,13 +32,8 @@ export async function createGenerationApp(
   const app = await NestFactory.create<NestFastifyApplication>(GenerationApiModule.register(options), adapter, {
     logger: new NestPinoLogger(options.logger.child({ component: 'nest' })),
   });
-  const fastify = app.getHttpAdapter().getInstance();
-  fastify.setErrorHandler((error, _request, reply) => {
-    const { status, body, unexpected } = toHttpError(error);
-    if (unexpected) options.logger.error({ err: error }, 'request failed');
-    void reply.status(status).send(body);
-  });
-  instrumentHttp(fastify, options.metrics);
+  instrumentHttp(app.getHttpAdapter().getInstance(), options.metrics);
+  // Nest routes Fastify's own errors (bad JSON, body too large) and unknown routes through this filter too.
   app.useGlobalFilters(new StrataExceptionFilter(options.logger));
   app.enableShutdownHooks();
   return app;

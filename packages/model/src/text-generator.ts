@@ -58,7 +58,7 @@ export class TextGenerator {
     if (maxNewTokens > this.config.MAX_NEW_TOKENS_CAP) {
       throw new ModelError(
         'validation_failed',
-        `max_new_tokens must be at most ${this.config.MAX_NEW_TOKENS_CAP}, got ${maxNewTokens}`,
+        `parameters.max_new_tokens: must be at most ${this.config.MAX_NEW_TOKENS_CAP}, got ${maxNewTokens}`,
         'parameters.max_new_tokens',
       );
     }
@@ -69,7 +69,7 @@ export class TextGenerator {
     if (promptIds.length > this.config.MAX_INPUT_TOKENS) {
       throw new ModelError(
         'input_too_long',
-        `inputs must have at most ${this.config.MAX_INPUT_TOKENS} tokens, got ${promptIds.length}` +
+        `inputs: must have at most ${this.config.MAX_INPUT_TOKENS} tokens, got ${promptIds.length}` +
           ' (set parameters.truncate to keep only the last tokens)',
         'inputs',
       );
