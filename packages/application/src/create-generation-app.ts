@@ -2,6 +2,7 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { z } from 'zod';
 import { env, LOG_LEVELS } from '@strata/platform';
+import { closeConnectionsWhenDraining } from './graceful-close';
 import { GenerationApiModule } from './generation-api.module';
 import type { GenerationApiOptions } from './generation-api.options';
 import { instrumentHttp } from './http-metrics';
@@ -32,7 +33,9 @@ export async function createGenerationApp(
   const app = await NestFactory.create<NestFastifyApplication>(GenerationApiModule.register(options), adapter, {
     logger: new NestPinoLogger(options.logger.child({ component: 'nest' })),
   });
-  instrumentHttp(app.getHttpAdapter().getInstance(), options.metrics);
+  const fastify = app.getHttpAdapter().getInstance();
+  instrumentHttp(fastify, options.metrics);
+  closeConnectionsWhenDraining(fastify);
   // Nest routes Fastify's own errors (bad JSON, body too large) and unknown routes through this filter too.
   app.useGlobalFilters(new StrataExceptionFilter(options.logger));
   app.enableShutdownHooks();
