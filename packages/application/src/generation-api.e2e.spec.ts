@@ -106,12 +106,12 @@ describe('POST /generate', () => {
     expect(again.json['generated_text']).toBe(first.json['generated_text']);
   });
 
-  it('stops at a stop sequence and keeps it in the text, as TGI does', async () => {
-    const greedy = await generate({ inputs: 'A B C', parameters: { max_new_tokens: 16 } });
+  it.each(['The quick brown fox', 'A B C'])('stops at a stop sequence and keeps it in the text, as TGI does (%s)', async (inputs) => {
+    const greedy = await generate({ inputs, parameters: { max_new_tokens: 16 } });
     const text: string = greedy.json['generated_text'];
     const stop = text.slice(2, 4);
     expect(stop.length).toBe(2);
-    const { json } = await generate({ inputs: 'A B C', parameters: { max_new_tokens: 16, stop: [stop], details: true } });
+    const { json } = await generate({ inputs, parameters: { max_new_tokens: 16, stop: [stop], details: true } });
     expect(json['details'].finish_reason).toBe('stop_sequence');
     expect(json['generated_text']).toBe(text.slice(0, text.indexOf(stop) + stop.length));
   });

@@ -17,7 +17,10 @@ export interface SamplingSettings {
 
 export interface TokenChoice {
   token: number;
-  /** Natural log of the probability the token had in the distribution it was chosen from. */
+  /**
+   * Natural log of the probability the token had in the distribution it was chosen from. NaN for a greedy
+   * choice made without `withLogprob`, which spares a pass over the vocabulary.
+   */
   logprob: number;
 }
 
@@ -38,12 +41,13 @@ export function chooseToken(
   context: ReadonlySet<number>,
   settings: SamplingSettings,
   random: RandomSource,
+  withLogprob = true,
 ): TokenChoice {
   const scores = Float32Array.from(logits);
   if (settings.repetitionPenalty !== 1) applyRepetitionPenalty(scores, context, settings.repetitionPenalty);
   if (!settings.doSample) {
     const token = argmax(scores);
-    return { token, logprob: logSoftmaxAt(scores, token) };
+    return { token, logprob: withLogprob ? logSoftmaxAt(scores, token) : Number.NaN };
   }
   if (settings.temperature !== 1) {
     for (let i = 0; i < scores.length; i++) scores[i] = scores[i]! / settings.temperature;

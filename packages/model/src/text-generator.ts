@@ -8,6 +8,7 @@ import type {
 } from '@strata/contracts';
 import type { LoadedModel } from './model-loader';
 import type { ModelConfig } from './model-config';
+import { IncrementalDecoder } from './incremental-decoder';
 import { ModelError } from './model-error';
 import type { ModelMetrics } from './model-metrics';
 import { chooseToken, usesSampling, type SamplingSettings } from './sampler';
@@ -116,24 +117,22 @@ export class TextGenerator {
     const { tokenizer } = this.loaded;
     const random = seededRandom(request.seed ?? 0);
     const context = new Set(request.promptIds);
-    const generated: number[] = [];
+    const decoder = new IncrementalDecoder(tokenizer);
     const tokens: GeneratedToken[] = [];
-    let text = '';
     let cache: KvCache | undefined;
     let pending = request.promptIds;
-    let finishReason: FinishReason | undefined;
+    let past = 0;
     this.metrics?.promptTokens.inc({ model: this.loaded.id }, request.promptIds.length);
 
-    while (finishReason === undefined) {
+    for (;;) {
       signal?.throwIfAborted();
-      const past = request.promptIds.length + generated.length - pending.length;
       const { logits, present } = await this.forward(pending, past, cache);
+      past += pending.length;
       cache = present;
-      const choice = chooseToken(logits, context, request.sampling, random);
-      const special = this.loaded.eosTokenIds.has(choice.token);
-      generated.push(choice.token);
+      const choice = chooseToken(logits, context, request.sampling, random, request.details);
       context.add(choice.token);
       pending = [choice.token];
+      const special = this.loaded.eosTokenIds.has(choice.token);
       const token: GeneratedToken = {
         id: choice.token,
         text: tokenizer.decode([choice.token], { skip_special_tokens: false }),
@@ -143,35 +142,36 @@ export class TextGenerator {
       tokens.push(token);
       this.metrics?.generatedTokens.inc({ model: this.loaded.id });
 
-      const decoded = tokenizer.decode(generated, { skip_special_tokens: true });
-      let next = decoded;
-      const stopAt = findStop(decoded, text.length, request.stop);
-      if (special) finishReason = 'eos_token';
-      else if (stopAt !== undefined) {
-        finishReason = 'stop_sequence';
-        next = decoded.slice(0, stopAt);
-      } else if (generated.length >= request.maxNewTokens) finishReason = 'length';
-      // A token can end mid-character: hold text back until the replacement character resolves.
-      const settled = finishReason === undefined && next.endsWith('\uFFFD') ? text : next;
-      const textDelta = settled.slice(text.length);
-      text = settled;
-
+      const seen = decoder.text.length;
+      let textDelta = decoder.push(choice.token);
+      const ending = special || tokens.length >= request.maxNewTokens;
+      // A sequence that ends mid-character releases what it holds, as TGI does.
+      if (ending) textDelta += decoder.flush();
+      const stopAt = findStop(decoder.text, seen, request.stop);
+      if (stopAt !== undefined) textDelta = textDelta.slice(0, stopAt - seen);
+      const finishReason: FinishReason | undefined =
+        stopAt !== undefined ? 'stop_sequence' : special ? 'eos_token' : ending ? 'length' : undefined;
       if (finishReason === undefined) {
         yield { token, textDelta };
         continue;
       }
+      const text = decoder.text.slice(0, stopAt ?? decoder.text.length);
       const details: GenerateDetails = {
         finish_reason: finishReason,
-        generated_tokens: generated.length,
+        generated_tokens: tokens.length,
         ...(request.seed === undefined ? {} : { seed: request.seed }),
         prefill: [],
         tokens,
       };
-      const final: GenerateResponse = {
-        generated_text: request.returnFullText ? request.prompt + text : text,
-        ...(request.details ? { details } : {}),
+      yield {
+        token,
+        textDelta,
+        final: {
+          generated_text: request.returnFullText ? request.prompt + text : text,
+          ...(request.details ? { details } : {}),
+        },
       };
-      yield { token, textDelta, final };
+      return;
     }
   }
 
