@@ -15,7 +15,14 @@ export default tseslint.config(
       // One entry point per package: no deep imports across packages.
       'no-restricted-imports': [
         'error',
-        { patterns: [{ group: ['@strata/*/*', '!@strata/*/nest'], message: 'Import a package through its entry point.' }] },
+        {
+          patterns: [
+            {
+              group: ['@strata/*/*', '!@strata/*/nest'],
+              message: 'Import a package through its entry point.',
+            },
+          ],
+        },
       ],
     },
   },

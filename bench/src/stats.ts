@@ -17,4 +17,5 @@ export function printTable(header: readonly string[], rows: readonly (readonly s
   for (const row of rows) process.stdout.write(`${line(row)}\n`);
 }
 
-export const fixed = (value: number, digits = 1): string => (Number.isFinite(value) ? value.toFixed(digits) : '-');
+export const fixed = (value: number, digits = 1): string =>
+  Number.isFinite(value) ? value.toFixed(digits) : '-';

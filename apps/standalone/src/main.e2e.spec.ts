@@ -63,7 +63,9 @@ describe('standalone (offline, default configuration)', () => {
   });
 
   it('falls back to the starter model when distilgpt2 cannot be loaded, and says so in the log and on /', async () => {
-    expect(standalone.stdout()).toMatch(/Could not load Xenova\/distilgpt2; serving the bundled starter model/);
+    expect(standalone.stdout()).toMatch(
+      /Could not load Xenova\/distilgpt2; serving the bundled starter model/,
+    );
     expect(standalone.stdout()).toContain(`curl -s ${standalone.url}/generate`);
     const root = (await (await fetch(`${standalone.url}/`)).json()) as Record<string, any>;
     expect(root).toMatchObject({
@@ -128,7 +130,9 @@ describe('standalone (offline, default configuration)', () => {
 
 describe('standalone start-up errors', () => {
   it('refuses a bad variable with a message that names it', async () => {
-    const child = spawn(process.execPath, [MAIN], { env: { PATH: process.env['PATH'] ?? '', PORT: 'eighty' } });
+    const child = spawn(process.execPath, [MAIN], {
+      env: { PATH: process.env['PATH'] ?? '', PORT: 'eighty' },
+    });
     let err = '';
     child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
     const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
@@ -138,7 +142,13 @@ describe('standalone start-up errors', () => {
 
   it('says how to fix it when the model cannot be loaded and fallback is off', async () => {
     const child = spawn(process.execPath, [MAIN], {
-      env: { PATH: process.env['PATH'] ?? '', PORT: '0', MODEL_FALLBACK: 'none', MODEL_OFFLINE: 'true', LOG_LEVEL: 'silent' },
+      env: {
+        PATH: process.env['PATH'] ?? '',
+        PORT: '0',
+        MODEL_FALLBACK: 'none',
+        MODEL_OFFLINE: 'true',
+        LOG_LEVEL: 'silent',
+      },
     });
     let err = '';
     child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));

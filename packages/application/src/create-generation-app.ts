@@ -30,9 +30,13 @@ export async function createGenerationApp(
   http: Pick<HttpConfig, 'HTTP_BODY_LIMIT'>,
 ): Promise<NestFastifyApplication> {
   const adapter = new FastifyAdapter({ bodyLimit: http.HTTP_BODY_LIMIT, return503OnClosing: true });
-  const app = await NestFactory.create<NestFastifyApplication>(GenerationApiModule.register(options), adapter, {
-    logger: new NestPinoLogger(options.logger.child({ component: 'nest' })),
-  });
+  const app = await NestFactory.create<NestFastifyApplication>(
+    GenerationApiModule.register(options),
+    adapter,
+    {
+      logger: new NestPinoLogger(options.logger.child({ component: 'nest' })),
+    },
+  );
   const fastify = app.getHttpAdapter().getInstance();
   instrumentHttp(fastify, options.metrics);
   closeConnectionsWhenDraining(fastify);

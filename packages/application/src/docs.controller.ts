@@ -48,7 +48,10 @@ export class DocsController {
   }
 
   @Get('docs/:asset')
-  async asset(@Param('asset') asset: string, @Res({ passthrough: true }) reply: FastifyReply): Promise<Buffer> {
+  async asset(
+    @Param('asset') asset: string,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<Buffer> {
     const type = UI_ASSETS[asset];
     if (!type) throw new NotFoundException(`no docs asset ${asset}`);
     void reply.type(type);

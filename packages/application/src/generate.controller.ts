@@ -14,8 +14,10 @@ export class GenerateController {
   /** `POST /generate`: `{inputs, parameters?}` → `{generated_text, details?}`, as in TGI. */
   @Post('generate')
   @HttpCode(200)
-  async generate(@Body() body: unknown,
-    @Res({ passthrough: true }) reply: FastifyReply,): Promise<GenerateResponse> {
+  async generate(
+    @Body() body: unknown,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<GenerateResponse> {
     const { inputs, parameters } = parseBody(GenerateRequestSchema, body);
     const generator = this.host.generator();
     const prepared = generator.prepare(inputs, parameters);

@@ -83,7 +83,14 @@ describe('POST /generate', () => {
   it('reproduces a seeded sample exactly, even while other requests run concurrently', async () => {
     const body = {
       inputs: 'In a distant galaxy',
-      parameters: { do_sample: true, temperature: 1.3, top_k: 200, seed: 1234, max_new_tokens: 24, details: true },
+      parameters: {
+        do_sample: true,
+        temperature: 1.3,
+        top_k: 200,
+        seed: 1234,
+        max_new_tokens: 24,
+        details: true,
+      },
     };
     const alone = await generate(body);
     expect(alone.json['details'].seed).toBe(1234);
@@ -106,23 +113,35 @@ describe('POST /generate', () => {
     expect(again.json['generated_text']).toBe(first.json['generated_text']);
   });
 
-  it.each(['The quick brown fox', 'A B C'])('stops at a stop sequence and keeps it in the text, as TGI does (%s)', async (inputs) => {
-    const greedy = await generate({ inputs, parameters: { max_new_tokens: 16 } });
-    const text: string = greedy.json['generated_text'];
-    const stop = text.slice(2, 4);
-    expect(stop.length).toBe(2);
-    const { json } = await generate({ inputs, parameters: { max_new_tokens: 16, stop: [stop], details: true } });
-    expect(json['details'].finish_reason).toBe('stop_sequence');
-    expect(json['generated_text']).toBe(text.slice(0, text.indexOf(stop) + stop.length));
-  });
+  it.each(['The quick brown fox', 'A B C'])(
+    'stops at a stop sequence and keeps it in the text, as TGI does (%s)',
+    async (inputs) => {
+      const greedy = await generate({ inputs, parameters: { max_new_tokens: 16 } });
+      const text: string = greedy.json['generated_text'];
+      const stop = text.slice(2, 4);
+      expect(stop.length).toBe(2);
+      const { json } = await generate({
+        inputs,
+        parameters: { max_new_tokens: 16, stop: [stop], details: true },
+      });
+      expect(json['details'].finish_reason).toBe('stop_sequence');
+      expect(json['generated_text']).toBe(text.slice(0, text.indexOf(stop) + stop.length));
+    },
+  );
 
   it('returns the prompt too with return_full_text', async () => {
-    const { json } = await generate({ inputs: 'Prefix:', parameters: { max_new_tokens: 3, return_full_text: true } });
+    const { json } = await generate({
+      inputs: 'Prefix:',
+      parameters: { max_new_tokens: 3, return_full_text: true },
+    });
     expect(json['generated_text'].startsWith('Prefix:')).toBe(true);
   });
 
   it('accepts right-to-left text and emoji', async () => {
-    const { status, json } = await generate({ inputs: 'שלום עולם مرحبا 👋🏽🚀', parameters: { max_new_tokens: 3 } });
+    const { status, json } = await generate({
+      inputs: 'שלום עולם مرحبا 👋🏽🚀',
+      parameters: { max_new_tokens: 3 },
+    });
     expect(status).toBe(200);
     expect(typeof json['generated_text']).toBe('string');
   });
@@ -130,7 +149,9 @@ describe('POST /generate', () => {
   it('truncates a long prompt to its last tokens when asked', async () => {
     const long = 'word '.repeat(100);
     expect((await generate({ inputs: long })).json['error'].code).toBe('input_too_long');
-    expect((await generate({ inputs: long, parameters: { truncate: 10, max_new_tokens: 2 } })).status).toBe(200);
+    expect((await generate({ inputs: long, parameters: { truncate: 10, max_new_tokens: 2 } })).status).toBe(
+      200,
+    );
   });
 });
 
@@ -142,11 +163,27 @@ describe('bad input gets a clear 4xx and the server stays up', () => {
     ['non-string inputs', { inputs: 7 }, 'inputs'],
     ['NUL character', { inputs: 'a\u0000' }, 'inputs'],
     ['lone surrogate', { inputs: 'a\uDC00' }, 'inputs'],
-    ['string max_new_tokens', { inputs: 'a', parameters: { max_new_tokens: 'ten' } }, 'parameters.max_new_tokens'],
+    [
+      'string max_new_tokens',
+      { inputs: 'a', parameters: { max_new_tokens: 'ten' } },
+      'parameters.max_new_tokens',
+    ],
     ['zero max_new_tokens', { inputs: 'a', parameters: { max_new_tokens: 0 } }, 'parameters.max_new_tokens'],
-    ['negative max_new_tokens', { inputs: 'a', parameters: { max_new_tokens: -1 } }, 'parameters.max_new_tokens'],
-    ['max_new_tokens over the cap', { inputs: 'a', parameters: { max_new_tokens: 65 } }, 'parameters.max_new_tokens'],
-    ['zero temperature', { inputs: 'a', parameters: { do_sample: true, temperature: 0 } }, 'parameters.temperature'],
+    [
+      'negative max_new_tokens',
+      { inputs: 'a', parameters: { max_new_tokens: -1 } },
+      'parameters.max_new_tokens',
+    ],
+    [
+      'max_new_tokens over the cap',
+      { inputs: 'a', parameters: { max_new_tokens: 65 } },
+      'parameters.max_new_tokens',
+    ],
+    [
+      'zero temperature',
+      { inputs: 'a', parameters: { do_sample: true, temperature: 0 } },
+      'parameters.temperature',
+    ],
     ['negative temperature', { inputs: 'a', parameters: { temperature: -0.5 } }, 'parameters.temperature'],
     ['top_p zero', { inputs: 'a', parameters: { top_p: 0 } }, 'parameters.top_p'],
     ['top_p above one', { inputs: 'a', parameters: { top_p: 1.01 } }, 'parameters.top_p'],
@@ -213,9 +250,15 @@ describe('observability and docs', () => {
     const response = await fetch(`${service.url}/metrics`);
     expect(response.headers.get('content-type')).toContain('text/plain');
     const text = await response.text();
-    expect(text).toMatch(/strata_http_requests_total\{method="POST",route="\/generate",status="200",service="e2e"\} \d+/);
-    expect(text).toMatch(/strata_http_request_duration_seconds_count\{[^}]*route="\/generate",status="200"[^}]*\} [1-9]/);
-    expect(text).toMatch(/strata_http_requests_total\{method="GET",route="unmatched",status="404",service="e2e"\}/);
+    expect(text).toMatch(
+      /strata_http_requests_total\{method="POST",route="\/generate",status="200",service="e2e"\} \d+/,
+    );
+    expect(text).toMatch(
+      /strata_http_request_duration_seconds_count\{[^}]*route="\/generate",status="200"[^}]*\} [1-9]/,
+    );
+    expect(text).toMatch(
+      /strata_http_requests_total\{method="GET",route="unmatched",status="404",service="e2e"\}/,
+    );
     expect(text).toMatch(/strata_generated_tokens_total\{model="strata\/starter-gpt2",service="e2e"\} [1-9]/);
     expect(text).toMatch(/strata_model_load_seconds\{model="strata\/starter-gpt2",service="e2e"\} [0-9.e-]+/);
     expect(text).toContain('process_resident_memory_bytes');
@@ -224,7 +267,9 @@ describe('observability and docs', () => {
   it('serves an OpenAPI document generated from the request schemas, and a docs page', async () => {
     const doc = (await (await fetch(`${service.url}/openapi.json`)).json()) as any;
     expect(doc.openapi).toBe('3.1.0');
-    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/', '/generate', '/health/ready', '/metrics']));
+    expect(Object.keys(doc.paths)).toEqual(
+      expect.arrayContaining(['/', '/generate', '/health/ready', '/metrics']),
+    );
     expect(doc.components.schemas.GenerateRequest.properties.parameters).toBeDefined();
     const page = await fetch(`${service.url}/docs`);
     expect(page.headers.get('content-type')).toContain('text/html');
@@ -242,7 +287,12 @@ describe('before the model is loaded', () => {
     const logger = createLogger({ name: 'e2e', level: 'silent' });
     const host = new ModelHost(config, logger);
     const app = await createGenerationApp(
-      { modelHost: host, metrics: createMetricsRegistry({ defaultMetrics: false }), logger, version: '0.0.0' },
+      {
+        modelHost: host,
+        metrics: createMetricsRegistry({ defaultMetrics: false }),
+        logger,
+        version: '0.0.0',
+      },
       { HTTP_BODY_LIMIT: 1024 * 1024 },
     );
     await app.listen({ port: 0, host: '127.0.0.1' });

@@ -11,7 +11,9 @@ const jsonSchema = (schema: z.ZodType, io: 'input' | 'output'): JsonObject => {
 const json = (schema: JsonObject) => ({ content: { 'application/json': { schema } } });
 const errorRef = { $ref: '#/components/schemas/Error' };
 const errors = (...statuses: number[]) =>
-  Object.fromEntries(statuses.map((status) => [String(status), { description: ERROR_TEXT[status], ...json(errorRef) }]));
+  Object.fromEntries(
+    statuses.map((status) => [String(status), { description: ERROR_TEXT[status], ...json(errorRef) }]),
+  );
 
 const ERROR_TEXT: Record<number, string> = {
   400: 'Malformed JSON',
@@ -52,7 +54,10 @@ export function buildOpenApiDocument(version: string): JsonObject {
           summary: 'Generate text (TGI-compatible)',
           requestBody: { required: true, ...json({ $ref: '#/components/schemas/GenerateRequest' }) },
           responses: {
-            '200': { description: 'Generated text', ...json({ $ref: '#/components/schemas/GenerateResponse' }) },
+            '200': {
+              description: 'Generated text',
+              ...json({ $ref: '#/components/schemas/GenerateResponse' }),
+            },
             ...errors(400, 413, 422, 500, 503),
           },
         },

@@ -13,8 +13,12 @@ export function parseBody<S extends z.ZodType>(schema: S, body: unknown): z.outp
   if (result.success) return result.data;
   const problems = result.error.issues.map((issue) => {
     const where = issue.path.map(String).join('.');
-    const message = issue.code === 'unrecognized_keys' ? `unknown field(s) ${issue.keys.join(', ')}` : issue.message;
-    return { where: issue.code === 'unrecognized_keys' ? [where, issue.keys[0]].filter(Boolean).join('.') : where, message };
+    const message =
+      issue.code === 'unrecognized_keys' ? `unknown field(s) ${issue.keys.join(', ')}` : issue.message;
+    return {
+      where: issue.code === 'unrecognized_keys' ? [where, issue.keys[0]].filter(Boolean).join('.') : where,
+      message,
+    };
   });
   const first = problems[0];
   const message = problems.map((p) => (p.where ? `${p.where}: ${p.message}` : p.message)).join('; ');

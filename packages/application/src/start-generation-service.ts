@@ -1,6 +1,12 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { ModelHost, ModelMetrics, modelEnvSchema, type LoadedModel } from '@strata/model';
-import { createLogger, createMetricsRegistry, loadConfig, type Environment, type Logger } from '@strata/platform';
+import {
+  createLogger,
+  createMetricsRegistry,
+  loadConfig,
+  type Environment,
+  type Logger,
+} from '@strata/platform';
 import { createGenerationApp, httpEnvSchema } from './create-generation-app';
 import { STRATA_VERSION } from './version';
 
@@ -29,12 +35,17 @@ export interface RunningGenerationService {
  * then loads the model. A bad variable or a model that cannot be loaded rejects with a message saying how to fix
  * it, after the server was closed again.
  */
-export async function startGenerationService(options: GenerationServiceOptions): Promise<RunningGenerationService> {
+export async function startGenerationService(
+  options: GenerationServiceOptions,
+): Promise<RunningGenerationService> {
   const config = loadConfig(generationServiceEnvSchema, { ...options.defaults, ...definedOnly(options.env) });
   const logger = createLogger({ name: options.service, level: config.LOG_LEVEL });
   const metrics = createMetricsRegistry({ defaultLabels: { service: options.service } });
   const host = new ModelHost(config, logger, new ModelMetrics(metrics));
-  const app = await createGenerationApp({ modelHost: host, metrics, logger, version: STRATA_VERSION }, config);
+  const app = await createGenerationApp(
+    { modelHost: host, metrics, logger, version: STRATA_VERSION },
+    config,
+  );
   await app.listen({ port: config.PORT, host: config.HOST });
   const address = app.getHttpAdapter().getInstance().server.address();
   const port = typeof address === 'object' && address ? address.port : config.PORT;

@@ -49,7 +49,11 @@ export class StrataError extends Error {
 
   toBody(): ErrorBody {
     return {
-      error: { code: this.code, message: this.message, ...(this.field === undefined ? {} : { field: this.field }) },
+      error: {
+        code: this.code,
+        message: this.message,
+        ...(this.field === undefined ? {} : { field: this.field }),
+      },
     };
   }
 }

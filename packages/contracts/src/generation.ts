@@ -29,17 +29,9 @@ export const GenerateParametersSchema = z.strictObject({
   do_sample: optional(z.boolean()),
   temperature: optional(z.number().positive({ error: 'must be strictly positive' })),
   top_k: optional(z.int().positive({ error: 'must be a positive integer' })),
-  top_p: optional(
-    z
-      .number()
-      .gt(0, { error: 'must be in (0, 1]' })
-      .lte(1, { error: 'must be in (0, 1]' }),
-  ),
+  top_p: optional(z.number().gt(0, { error: 'must be in (0, 1]' }).lte(1, { error: 'must be in (0, 1]' })),
   typical_p: optional(
-    z
-      .number()
-      .gt(0, { error: 'must be in (0, 1]' })
-      .lte(1, { error: 'must be in (0, 1]' }),
+    z.number().gt(0, { error: 'must be in (0, 1]' }).lte(1, { error: 'must be in (0, 1]' }),
   ),
   repetition_penalty: optional(z.number().positive({ error: 'must be strictly positive' })),
   max_new_tokens: optional(z.int().positive({ error: 'must be a positive integer' })),

@@ -38,7 +38,9 @@ export async function loadModel(config: ModelConfig, logger: Logger): Promise<Lo
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
     if (config.MODEL_FALLBACK !== 'starter') {
-      throw new ModelError('model_load_failed', loadFailureAdvice(config, root, reason), 'MODEL_ID', { cause: error });
+      throw new ModelError('model_load_failed', loadFailureAdvice(config, root, reason), 'MODEL_ID', {
+        cause: error,
+      });
     }
     logger.warn(
       { requestedModel: config.MODEL_ID, reason },
@@ -60,7 +62,9 @@ async function loadFrom(id: string, revision: string, config: ModelConfig): Prom
   const modelConfig = model.config as unknown as Record<string, unknown>;
   const maxPositions = Number(modelConfig['n_positions'] ?? modelConfig['max_position_embeddings'] ?? 1024);
   const eos = modelConfig['eos_token_id'];
-  const eosTokenIds = new Set<number>((Array.isArray(eos) ? eos : [eos]).filter((v) => typeof v === 'number'));
+  const eosTokenIds = new Set<number>(
+    (Array.isArray(eos) ? eos : [eos]).filter((v) => typeof v === 'number'),
+  );
   if (config.MAX_INPUT_TOKENS + config.MAX_NEW_TOKENS_CAP > maxPositions) {
     throw new ModelError(
       'model_load_failed',

@@ -9,7 +9,11 @@ const greedy: SamplingSettings = {
   typicalP: 1,
   repetitionPenalty: 1,
 };
-const sampled = (overrides: Partial<SamplingSettings>): SamplingSettings => ({ ...greedy, doSample: true, ...overrides });
+const sampled = (overrides: Partial<SamplingSettings>): SamplingSettings => ({
+  ...greedy,
+  doSample: true,
+  ...overrides,
+});
 const fixed = (u: number): RandomSource => ({ next: () => u });
 const logits = Float32Array.from([1, 3, 2, 0.5, 2.9]);
 const none = new Set<number>();
@@ -56,8 +60,12 @@ describe('chooseToken', () => {
   });
 
   it('sharpens the distribution as temperature falls', () => {
-    const hot = [...Array(3000)].filter((_, i) => chooseToken(logits, none, sampled({ temperature: 5 }), seededRandom(i)).token === 1).length;
-    const cold = [...Array(3000)].filter((_, i) => chooseToken(logits, none, sampled({ temperature: 0.1 }), seededRandom(i)).token === 1).length;
+    const hot = [...Array(3000)].filter(
+      (_, i) => chooseToken(logits, none, sampled({ temperature: 5 }), seededRandom(i)).token === 1,
+    ).length;
+    const cold = [...Array(3000)].filter(
+      (_, i) => chooseToken(logits, none, sampled({ temperature: 0.1 }), seededRandom(i)).token === 1,
+    ).length;
     expect(cold).toBeGreaterThan(hot);
     expect(cold / 3000).toBeGreaterThan(0.55);
   });

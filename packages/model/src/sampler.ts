@@ -126,7 +126,10 @@ function nucleus({ ids, values }: Candidates, topP: number): Candidates {
   let cumulative = 0;
   let keep = 0;
   while (keep < values.length && cumulative < topP) cumulative += values[keep++]!;
-  return renormalise({ ids: ids.subarray(0, Math.max(keep, 1)), values: values.subarray(0, Math.max(keep, 1)) });
+  return renormalise({
+    ids: ids.subarray(0, Math.max(keep, 1)),
+    values: values.subarray(0, Math.max(keep, 1)),
+  });
 }
 
 /** Keeps the tokens whose information content is closest to the distribution's entropy, up to mass `typicalP`. */

@@ -184,15 +184,27 @@ export class TextGenerator {
     const feeds: Record<string, Tensor> = {
       input_ids: new transformers.Tensor('int64', BigInt64Array.from(ids, BigInt), [1, ids.length]),
       attention_mask: new transformers.Tensor('int64', new BigInt64Array(total).fill(1n), [1, total]),
-      position_ids: new transformers.Tensor('int64', BigInt64Array.from(ids, (_, i) => BigInt(past + i)), [1, ids.length]),
+      position_ids: new transformers.Tensor(
+        'int64',
+        BigInt64Array.from(ids, (_, i) => BigInt(past + i)),
+        [1, ids.length],
+      ),
     };
     let outputs: Record<string, Tensor>;
     try {
-      outputs = (await this.loaded.model.forward({ ...feeds, past_key_values: cache })) as Record<string, Tensor>;
+      outputs = (await this.loaded.model.forward({ ...feeds, past_key_values: cache })) as Record<
+        string,
+        Tensor
+      >;
     } catch (error) {
-      throw new ModelError('generation_failed', `the model's forward pass failed: ${String(error)}`, undefined, {
-        cause: error,
-      });
+      throw new ModelError(
+        'generation_failed',
+        `the model's forward pass failed: ${String(error)}`,
+        undefined,
+        {
+          cause: error,
+        },
+      );
     }
     const logits = outputs['logits'];
     if (!logits) throw new ModelError('generation_failed', 'the model returned no logits');

@@ -5,11 +5,9 @@
  */
 import type * as Transformers from '@huggingface/transformers' with { 'resolution-mode': 'import' };
 
-export type {
-  PreTrainedModel,
-  PreTrainedTokenizer,
-  Tensor,
-} from '@huggingface/transformers' with { 'resolution-mode': 'import' };
+export type { PreTrainedModel, PreTrainedTokenizer, Tensor } from '@huggingface/transformers' with {
+  'resolution-mode': 'import',
+};
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 export const transformers: typeof Transformers = require('@huggingface/transformers');

@@ -400,7 +400,9 @@ describe('buildGpt2Onnx', () => {
         ['attn.c_attn', 'attn.c_proj', 'mlp.c_fc', 'mlp.c_proj'].map((m) => `h.${i}.${m}.weight_quantized`),
       ),
     ]);
-    expect((graph.node ?? []).filter((n) => n.opType === 'DequantizeLinear')).toHaveLength(1 + 4 * TINY.nLayer);
+    expect((graph.node ?? []).filter((n) => n.opType === 'DequantizeLinear')).toHaveLength(
+      1 + 4 * TINY.nLayer,
+    );
     expect((graph.initializer ?? []).some((t) => t.name === 'wte.weight')).toBe(false);
     expect(q8.length).toBeLessThan(fp32.length * 0.5);
 

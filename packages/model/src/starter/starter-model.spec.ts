@@ -207,7 +207,10 @@ describe('the starter model in transformers.js 4', () => {
     const sequences = inputIds.map((ids) => [...ids]);
     let attention = mask.map((m) => [...m]);
     let feeds: Record<string, unknown> = {
-      input_ids: new transformers.Tensor('int64', BigInt64Array.from(inputIds.flat()), [batch, inputIds[0]?.length ?? 0]),
+      input_ids: new transformers.Tensor('int64', BigInt64Array.from(inputIds.flat()), [
+        batch,
+        inputIds[0]?.length ?? 0,
+      ]),
       attention_mask: new transformers.Tensor('int64', BigInt64Array.from(attention.flat()), [
         batch,
         attention[0]?.length ?? 0,
@@ -250,13 +253,17 @@ describe('the starter model in transformers.js 4', () => {
     const model = await AutoModelForCausalLM.from_pretrained(STARTER_SHAPE.modelId, { dtype: 'fp32' });
     try {
       const ids = [464n, 2068n, 7586n, 21831n, 18045n, 625n, 262n, 16931n, 3290n, 13n];
-      const ones = (n: number): Tensor => new transformers.Tensor('int64', new BigInt64Array(n).fill(1n), [1, n]);
+      const ones = (n: number): Tensor =>
+        new transformers.Tensor('int64', new BigInt64Array(n).fill(1n), [1, n]);
       const full = (await model.forward({
         input_ids: new transformers.Tensor('int64', BigInt64Array.from(ids), [1, ids.length]),
         attention_mask: ones(ids.length),
       })) as Record<string, Tensor>;
       const prefix = (await model.forward({
-        input_ids: new transformers.Tensor('int64', BigInt64Array.from(ids.slice(0, -1)), [1, ids.length - 1]),
+        input_ids: new transformers.Tensor('int64', BigInt64Array.from(ids.slice(0, -1)), [
+          1,
+          ids.length - 1,
+        ]),
         attention_mask: ones(ids.length - 1),
       })) as Record<string, Tensor>;
       const past: Record<string, Tensor> = {};
