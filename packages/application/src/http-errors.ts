@@ -13,6 +13,8 @@ export const HTTP_STATUS_BY_CODE: Record<ErrorCode, number> = {
   model_not_ready: 503,
   model_load_failed: 503,
   shutting_down: 503,
+  overloaded: 429,
+  queue_timeout: 503,
   // nginx's "client closed request": nobody reads it, but logs and metrics tell cancellations apart.
   cancelled: 499,
   generation_failed: 500,
@@ -33,6 +35,8 @@ const CODE_BY_HTTP_STATUS: Record<number, ErrorCode> = {
 export interface HttpError {
   status: number;
   body: ErrorBody;
+  /** Seconds before a retry may succeed, sent as `Retry-After`. */
+  retryAfterSeconds?: number;
   /** True when the error is ours (a 5xx we did not expect): log it with its stack. */
   unexpected: boolean;
 }
@@ -45,7 +49,12 @@ export interface HttpError {
 export function toHttpError(error: unknown): HttpError {
   if (error instanceof StrataError) {
     const status = HTTP_STATUS_BY_CODE[error.code];
-    return { status, body: error.toBody(), unexpected: status >= 500 && error.code !== 'model_not_ready' };
+    return {
+      status,
+      body: error.toBody(),
+      unexpected: status === 500,
+      ...(error.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: error.retryAfterSeconds }),
+    };
   }
   const status = error instanceof HttpException ? error.getStatus() : fastifyStatus(error);
   const code = status === undefined ? undefined : CODE_BY_HTTP_STATUS[status];

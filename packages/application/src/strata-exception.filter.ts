@@ -10,8 +10,9 @@ export class StrataExceptionFilter implements ExceptionFilter {
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const reply = host.switchToHttp().getResponse<FastifyReply>();
-    const { status, body, unexpected } = toHttpError(exception);
+    const { status, body, unexpected, retryAfterSeconds } = toHttpError(exception);
     if (unexpected) this.logger.error({ err: exception }, 'request failed');
+    if (retryAfterSeconds !== undefined) void reply.header('retry-after', String(Math.ceil(retryAfterSeconds)));
     void reply.status(status).header('content-type', 'application/json; charset=utf-8').send(body);
   }
 }

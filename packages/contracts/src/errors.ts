@@ -16,6 +16,8 @@ export const ERROR_CODES = [
   'model_load_failed',
   'generation_failed',
   'shutting_down',
+  'overloaded',
+  'queue_timeout',
   'cancelled',
   'config_invalid',
   'internal_error',
@@ -37,14 +39,18 @@ export type ErrorBody = z.infer<typeof ErrorBodySchema>;
 
 /** Base class for domain errors: a code plus a message that names the problem. */
 export class StrataError extends Error {
+  /** For load and rate-limit errors: when the client may try again (an HTTP `Retry-After`). */
+  readonly retryAfterSeconds: number | undefined;
+
   constructor(
     readonly code: ErrorCode,
     message: string,
     readonly field?: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; retryAfterSeconds?: number },
   ) {
     super(message, options);
     this.name = new.target.name;
+    this.retryAfterSeconds = options?.retryAfterSeconds;
   }
 
   toBody(): ErrorBody {

@@ -1,3 +1,5 @@
+export * from './engine/generation-engine';
+export * from './engine/generation-request';
 export * from './model-config';
 export * from './model-error';
 export * from './model-host';

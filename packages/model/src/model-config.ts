@@ -23,6 +23,14 @@ export const modelEnvSchema = z.object({
   MAX_NEW_TOKENS_CAP: env.int(1, 100_000).default(256),
   /** Longest prompt accepted, in tokens; longer ones are rejected unless the request sets `truncate`. */
   MAX_INPUT_TOKENS: env.int(1, 1_000_000).default(768),
+  /** Sequences decoded together in one forward pass at most. */
+  MAX_BATCH_SIZE: env.int(1, 1024).default(32),
+  /** Requests waiting for a batch slot at most; more get 429 with Retry-After. */
+  MAX_QUEUED_REQUESTS: env.int(0, 1_000_000).default(128),
+  /** Prompt plus new tokens of all running sequences at most: bounds KV-cache memory. */
+  MAX_BATCH_TOTAL_TOKENS: env.int(1, 100_000_000).default(16_384),
+  /** How long a request may wait for a batch slot before it fails with a timeout. */
+  QUEUE_TIMEOUT_MS: env.int(1, 3_600_000).default(60_000),
   /** Weights precision: fp32, or q8 (int8 weights, `onnx/model_quantized.onnx`). */
   MODEL_DTYPE: env.enum(['fp32', 'q8'] as const).default('fp32'),
   /** Never contact the Hub: load only from MODEL_CACHE_DIR. */

@@ -57,7 +57,9 @@ export class ModelHost {
     );
   }
 
+  /** Lets accepted requests finish, then releases the model. */
   async stop(): Promise<void> {
+    await this.current?.drain();
     await this.current?.loaded.model.dispose();
   }
 }

@@ -1,56 +1,39 @@
-import { transformers, type Tensor } from './transformers';
-import type {
-  FinishReason,
-  GenerateDetails,
-  GenerateParameters,
-  GenerateResponse,
-  GeneratedToken,
-} from '@strata/contracts';
+import type { GenerateParameters, GenerateResponse } from '@strata/contracts';
+import { GenerationEngine } from './engine/generation-engine';
+import type { GenerationStep, PreparedGeneration } from './engine/generation-request';
 import type { LoadedModel } from './model-loader';
 import type { ModelConfig } from './model-config';
-import { IncrementalDecoder } from './incremental-decoder';
 import { ModelError } from './model-error';
 import type { ModelMetrics } from './model-metrics';
-import { chooseToken, usesSampling, type SamplingSettings } from './sampler';
-import { SeedSequence, seededRandom } from './seeded-random';
+import { usesSampling, type SamplingSettings } from './sampler';
+import { SeedSequence } from './seeded-random';
 
-/** A validated request, tokenized and with every default applied. */
-export interface PreparedGeneration {
-  prompt: string;
-  promptIds: number[];
-  maxNewTokens: number;
-  stop: string[];
-  sampling: SamplingSettings;
-  /** The sampler's seed; undefined for greedy decoding. */
-  seed: number | undefined;
-  details: boolean;
-  returnFullText: boolean;
-}
-
-/** One step of a generation: the token just chosen, and the text it added (may be empty mid-character). */
-export interface GenerationStep {
-  token: GeneratedToken;
-  textDelta: string;
-  /** Present on the last step only. */
-  final?: GenerateResponse;
-}
-
-type KvCache = Record<string, Tensor>;
 
 /**
- * Generates text from a loaded causal language model, one sequence per call. Owns the decode loop (forward
- * pass with an explicit KV cache) and the sampler, so each request samples from its own seeded generator and
- * concurrent requests never disturb each other's randomness.
+ * Generates text from a loaded causal language model: validates and tokenizes requests, then runs them through
+ * the continuous-batching engine, where each request samples from its own seeded generator, so concurrent
+ * requests never disturb each other's randomness.
  */
 export class TextGenerator {
   private readonly seeds: SeedSequence;
+  readonly engine: GenerationEngine;
 
   constructor(
     readonly loaded: LoadedModel,
     private readonly config: ModelConfig,
-    private readonly metrics?: ModelMetrics,
+    metrics?: ModelMetrics,
   ) {
     this.seeds = new SeedSequence(config.MODEL_SEED);
+    this.engine = new GenerationEngine(
+      loaded,
+      {
+        maxBatchSize: config.MAX_BATCH_SIZE,
+        maxQueuedRequests: config.MAX_QUEUED_REQUESTS,
+        maxBatchTotalTokens: config.MAX_BATCH_TOTAL_TOKENS,
+        queueTimeoutMs: config.QUEUE_TIMEOUT_MS,
+      },
+      metrics,
+    );
   }
 
   /** Validates a request against this deployment's limits and tokenizes it. Throws ModelError with a field. */
@@ -110,120 +93,16 @@ export class TextGenerator {
   }
 
   /**
-   * Generates token by token. Stops at an end-of-sequence token, a stop sequence (kept in the text, as TGI
-   * does), or `maxNewTokens`. An aborted signal ends the loop before the next forward pass.
+   * Generates token by token through the batching engine. Stops at an end-of-sequence token, a stop sequence
+   * (kept in the text, as TGI does), or `maxNewTokens`. An aborted signal removes the sequence from the batch
+   * at the next step.
    */
-  async *stream(request: PreparedGeneration, signal?: AbortSignal): AsyncGenerator<GenerationStep> {
-    const { tokenizer } = this.loaded;
-    const random = seededRandom(request.seed ?? 0);
-    const context = new Set(request.promptIds);
-    const decoder = new IncrementalDecoder(tokenizer);
-    const tokens: GeneratedToken[] = [];
-    let cache: KvCache | undefined;
-    let pending = request.promptIds;
-    let past = 0;
-    this.metrics?.promptTokens.inc({ model: this.loaded.id }, request.promptIds.length);
-
-    for (;;) {
-      signal?.throwIfAborted();
-      const { logits, present } = await this.forward(pending, past, cache);
-      past += pending.length;
-      cache = present;
-      const choice = chooseToken(logits, context, request.sampling, random, request.details);
-      context.add(choice.token);
-      pending = [choice.token];
-      const special = this.loaded.eosTokenIds.has(choice.token);
-      const token: GeneratedToken = {
-        id: choice.token,
-        text: tokenizer.decode([choice.token], { skip_special_tokens: false }),
-        logprob: choice.logprob,
-        special,
-      };
-      tokens.push(token);
-      this.metrics?.generatedTokens.inc({ model: this.loaded.id });
-
-      const seen = decoder.text.length;
-      let textDelta = decoder.push(choice.token);
-      const ending = special || tokens.length >= request.maxNewTokens;
-      // A sequence that ends mid-character releases what it holds, as TGI does.
-      if (ending) textDelta += decoder.flush();
-      const stopAt = findStop(decoder.text, seen, request.stop);
-      if (stopAt !== undefined) textDelta = textDelta.slice(0, stopAt - seen);
-      const finishReason: FinishReason | undefined =
-        stopAt !== undefined ? 'stop_sequence' : special ? 'eos_token' : ending ? 'length' : undefined;
-      if (finishReason === undefined) {
-        yield { token, textDelta };
-        continue;
-      }
-      const text = decoder.text.slice(0, stopAt ?? decoder.text.length);
-      const details: GenerateDetails = {
-        finish_reason: finishReason,
-        generated_tokens: tokens.length,
-        ...(request.seed === undefined ? {} : { seed: request.seed }),
-        prefill: [],
-        tokens,
-      };
-      yield {
-        token,
-        textDelta,
-        final: {
-          generated_text: request.returnFullText ? request.prompt + text : text,
-          ...(request.details ? { details } : {}),
-        },
-      };
-      return;
-    }
+  stream(request: PreparedGeneration, signal?: AbortSignal): AsyncIterable<GenerationStep> {
+    return this.engine.submit(request, signal);
   }
 
-  private async forward(
-    ids: number[],
-    past: number,
-    cache: KvCache | undefined,
-  ): Promise<{ logits: Float32Array; present: KvCache }> {
-    const total = past + ids.length;
-    const feeds: Record<string, Tensor> = {
-      input_ids: new transformers.Tensor('int64', BigInt64Array.from(ids, BigInt), [1, ids.length]),
-      attention_mask: new transformers.Tensor('int64', new BigInt64Array(total).fill(1n), [1, total]),
-      position_ids: new transformers.Tensor(
-        'int64',
-        BigInt64Array.from(ids, (_, i) => BigInt(past + i)),
-        [1, ids.length],
-      ),
-    };
-    let outputs: Record<string, Tensor>;
-    try {
-      outputs = (await this.loaded.model.forward({ ...feeds, past_key_values: cache })) as Record<
-        string,
-        Tensor
-      >;
-    } catch (error) {
-      throw new ModelError(
-        'generation_failed',
-        `the model's forward pass failed: ${String(error)}`,
-        undefined,
-        {
-          cause: error,
-        },
-      );
-    }
-    const logits = outputs['logits'];
-    if (!logits) throw new ModelError('generation_failed', 'the model returned no logits');
-    const vocab = logits.dims[2]!;
-    const data = logits.data as Float32Array;
-    const present: KvCache = {};
-    for (const [name, tensor] of Object.entries(outputs)) {
-      if (name.startsWith('present')) present[name.replace('present', 'past_key_values')] = tensor;
-    }
-    return { logits: data.subarray((ids.length - 1) * vocab, ids.length * vocab), present };
+  /** Stops taking requests and waits for the accepted ones to finish. */
+  drain(): Promise<void> {
+    return this.engine.drain();
   }
-}
-
-/** Where the text should end if a stop sequence appeared in the part added since `from`, else undefined. */
-function findStop(text: string, from: number, stops: readonly string[]): number | undefined {
-  let end: number | undefined;
-  for (const stop of stops) {
-    const at = text.indexOf(stop, Math.max(0, from - stop.length + 1));
-    if (at >= 0 && (end === undefined || at + stop.length < end)) end = at + stop.length;
-  }
-  return end;
 }
