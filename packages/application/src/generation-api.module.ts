@@ -1,6 +1,5 @@
 import { Module, type Provider } from '@nestjs/common';
 import { DocsController } from './docs.controller';
-import { GenerateController } from './generate.controller';
 import {
   GENERATION_API_OPTIONS,
   GenerationApiConfigurableModule,
@@ -8,6 +7,8 @@ import {
 } from './generation-api.options';
 import { HealthController } from './health.controller';
 import { MetricsController } from './metrics.controller';
+import { OpenAiController } from './openai.controller';
+import { TgiController } from './tgi.controller';
 import { APP_LOGGER, METRICS_REGISTRY, MODEL_HOST } from './tokens';
 
 const fromOptions = (token: symbol, pick: (o: GenerationApiOptions) => unknown): Provider => ({
@@ -17,11 +18,12 @@ const fromOptions = (token: symbol, pick: (o: GenerationApiOptions) => unknown):
 });
 
 /**
- * The generation API: health root and probes, TGI-compatible `POST /generate`, `/metrics`, and OpenAPI docs.
+ * The generation API: health root and probes, TGI- and OpenAI-compatible generation, `/metrics`, and OpenAPI
+ * docs.
  * Business applications import it into their own Nest app with `register` or `registerAsync`.
  */
 @Module({
-  controllers: [HealthController, GenerateController, MetricsController, DocsController],
+  controllers: [HealthController, TgiController, OpenAiController, MetricsController, DocsController],
   providers: [
     fromOptions(MODEL_HOST, (o) => o.modelHost),
     fromOptions(METRICS_REGISTRY, (o) => o.metrics),

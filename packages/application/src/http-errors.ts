@@ -10,6 +10,7 @@ export const HTTP_STATUS_BY_CODE: Record<ErrorCode, number> = {
   unsupported_media_type: 415,
   method_not_allowed: 405,
   not_found: 404,
+  model_not_found: 404,
   model_not_ready: 503,
   model_load_failed: 503,
   shutting_down: 503,
@@ -20,6 +21,9 @@ export const HTTP_STATUS_BY_CODE: Record<ErrorCode, number> = {
   generation_failed: 500,
   config_invalid: 500,
   internal_error: 500,
+  event_invalid: 500,
+  integrity_failed: 500,
+  unavailable: 503,
 };
 
 const CODE_BY_HTTP_STATUS: Record<number, ErrorCode> = {

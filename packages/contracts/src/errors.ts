@@ -11,6 +11,7 @@ export const ERROR_CODES = [
   'unsupported_media_type',
   'method_not_allowed',
   'not_found',
+  'model_not_found',
   'input_too_long',
   'model_not_ready',
   'model_load_failed',
@@ -21,6 +22,9 @@ export const ERROR_CODES = [
   'cancelled',
   'config_invalid',
   'internal_error',
+  'event_invalid',
+  'integrity_failed',
+  'unavailable',
 ] as const;
 
 /** A stable, machine-readable error code. */

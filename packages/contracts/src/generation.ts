@@ -89,3 +89,16 @@ export const GenerateResponseSchema = z.object({
   details: GenerateDetailsSchema.optional(),
 });
 export type GenerateResponse = z.infer<typeof GenerateResponseSchema>;
+
+/** `POST /tokenize` (TGI): the prompt's tokens with their character offsets. */
+export const TokenizeRequestSchema = z.strictObject({
+  inputs: PromptSchema,
+  parameters: optional(GenerateParametersSchema),
+});
+
+export interface TokenizedToken {
+  id: number;
+  text: string;
+  start: number;
+  stop: number;
+}

@@ -1,3 +1,4 @@
 export * from './errors';
 export * from './text';
 export * from './generation';
+export * from './openai';

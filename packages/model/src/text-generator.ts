@@ -10,6 +10,14 @@ import { SeedSequence } from './seeded-random';
 
 
 /**
+ * The chat format for models whose tokenizer has no chat template: one `Role: content` line per message, then
+ * `Assistant:` for the model to continue. Plain text, since base models like GPT-2 know no special chat tokens.
+ */
+export const DEFAULT_CHAT_TEMPLATE =
+  "{% for message in messages %}{{ message['role'][0] | upper }}{{ message['role'][1:] }}: " +
+  "{{ message['content'] }}\n{% endfor %}{% if add_generation_prompt %}Assistant:{% endif %}";
+
+/**
  * Generates text from a loaded causal language model: validates and tokenizes requests, then runs them through
  * the continuous-batching engine, where each request samples from its own seeded generator, so concurrent
  * requests never disturb each other's randomness.
@@ -20,7 +28,7 @@ export class TextGenerator {
 
   constructor(
     readonly loaded: LoadedModel,
-    private readonly config: ModelConfig,
+    readonly config: ModelConfig,
     metrics?: ModelMetrics,
   ) {
     this.seeds = new SeedSequence(config.MODEL_SEED);
@@ -77,6 +85,23 @@ export class TextGenerator {
       details: parameters.details ?? false,
       returnFullText: parameters.return_full_text ?? false,
     };
+  }
+
+  /**
+   * Renders a chat as the model's prompt, with the tokenizer's own chat template, or for models without one
+   * (GPT-2 and other base models) with {@link DEFAULT_CHAT_TEMPLATE}.
+   */
+  chatPrompt(messages: readonly { role: string; content: string }[]): string {
+    const { tokenizer } = this.loaded;
+    const own = (tokenizer as unknown as { chat_template?: unknown }).chat_template;
+    return tokenizer.apply_chat_template(
+      messages.map(({ role, content }) => ({ role, content })),
+      {
+        tokenize: false,
+        add_generation_prompt: true,
+        ...(typeof own === 'string' && own.length > 0 ? {} : { chat_template: DEFAULT_CHAT_TEMPLATE }),
+      },
+    ) as string;
   }
 
   /** Token ids of `text`, without special tokens added. */

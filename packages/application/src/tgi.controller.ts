@@ -1,0 +1,123 @@
+import { Body, Controller, Get, HttpCode, Inject, Post, Res } from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
+import {
+  GenerateRequestSchema,
+  MAX_STOP_SEQUENCES,
+  StrataError,
+  TokenizeRequestSchema,
+  type GenerateResponse,
+  type TokenizedToken,
+} from '@strata/contracts';
+import type { ModelHost } from '@strata/model';
+import { GENERATION_API_OPTIONS, type GenerationApiOptions } from './generation-api.options';
+import { parseBody } from './parse-body';
+import { clientAbortSignal } from './request-abort';
+import { openSse } from './sse';
+import { MODEL_HOST } from './tokens';
+
+/** Hugging Face Text Generation Inference's API: existing TGI clients work against Strata unchanged. */
+@Controller()
+export class TgiController {
+  constructor(
+    @Inject(MODEL_HOST) private readonly host: ModelHost,
+    @Inject(GENERATION_API_OPTIONS) private readonly options: GenerationApiOptions,
+  ) {}
+
+  /** `POST /generate`: `{inputs, parameters?}` → `{generated_text, details?}`. */
+  @Post('generate')
+  @HttpCode(200)
+  async generate(
+    @Body() body: unknown,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<GenerateResponse> {
+    const { inputs, parameters } = parseBody(GenerateRequestSchema, body);
+    const generator = this.host.generator();
+    return generator.generate(generator.prepare(inputs, parameters), clientAbortSignal(reply));
+  }
+
+  /**
+   * `POST /generate_stream`: the same request, answered as Server-Sent Events, one per token. The last event
+   * carries `generated_text` and `details`. A client that disconnects frees its batch slot at the next step.
+   */
+  @Post('generate_stream')
+  async generateStream(@Body() body: unknown, @Res() reply: FastifyReply): Promise<void> {
+    const { inputs, parameters } = parseBody(GenerateRequestSchema, body);
+    const generator = this.host.generator();
+    // Token log-probabilities are part of every stream event, so they are always computed here.
+    const request = generator.prepare(inputs, { ...parameters, details: true });
+    const steps = generator.stream(request, clientAbortSignal(reply));
+    const sse = openSse(reply);
+    let index = 0;
+    try {
+      for await (const step of steps) {
+        index += 1;
+        const final = step.final;
+        sse.send({
+          index,
+          token: { ...step.token, text: step.textDelta },
+          generated_text: final?.generated_text ?? null,
+          details:
+            final?.details && parameters?.details
+              ? {
+                  finish_reason: final.details.finish_reason,
+                  generated_tokens: final.details.generated_tokens,
+                  seed: final.details.seed ?? null,
+                  input_length: request.promptIds.length,
+                }
+              : null,
+          top_tokens: null,
+        });
+      }
+    } catch (error) {
+      const { code, message } = error instanceof StrataError ? error : { code: 'generation_failed', message: 'generation failed' };
+      sse.send({ error: message, error_type: code });
+    } finally {
+      sse.end();
+    }
+  }
+
+  /** `GET /info`: the served model and this deployment's limits, in TGI's shape. */
+  @Get('info')
+  info(): Record<string, unknown> {
+    const generator = this.host.generator();
+    const { loaded, config } = generator;
+    return {
+      model_id: loaded.id,
+      model_sha: null,
+      model_revision: loaded.revision,
+      model_dtype: loaded.dtype === 'q8' ? 'int8' : 'float32',
+      model_device_type: 'cpu',
+      model_pipeline_tag: 'text-generation',
+      max_concurrent_requests: config.MAX_QUEUED_REQUESTS + config.MAX_BATCH_SIZE,
+      max_best_of: 1,
+      max_stop_sequences: MAX_STOP_SEQUENCES,
+      max_input_tokens: config.MAX_INPUT_TOKENS,
+      max_total_tokens: config.MAX_INPUT_TOKENS + config.MAX_NEW_TOKENS_CAP,
+      max_batch_total_tokens: config.MAX_BATCH_TOTAL_TOKENS,
+      max_batch_size: config.MAX_BATCH_SIZE,
+      max_client_batch_size: 1,
+      router: 'strata',
+      version: this.options.version,
+      sha: null,
+      docker_label: null,
+    };
+  }
+
+  /** `POST /tokenize`: the prompt's token ids, texts and character offsets. */
+  @Post('tokenize')
+  @HttpCode(200)
+  tokenize(@Body() body: unknown): TokenizedToken[] {
+    const { inputs } = parseBody(TokenizeRequestSchema, body);
+    const generator = this.host.generator();
+    const ids = generator.encode(inputs);
+    const { tokenizer } = generator.loaded;
+    let start = 0;
+    return ids.map((id, i) => {
+      // Offsets come from decoding prefixes, so a token that ends mid-character still gets a fair span.
+      const stop = tokenizer.decode(ids.slice(0, i + 1)).length;
+      const token = { id, text: tokenizer.decode([id]), start, stop };
+      start = stop;
+      return token;
+    });
+  }
+}
