@@ -38,11 +38,19 @@ describe('Hugging Face @huggingface/inference client against an endpoint URL', (
 
   it('textGenerationStream streams the same text, chunk by chunk', async () => {
     const parameters = { max_new_tokens: 6, do_sample: true, seed: 5, top_k: 20, details: true };
-    const whole = await hf.textGeneration({ endpointUrl: service.url, inputs: 'Streaming works', parameters });
+    const whole = await hf.textGeneration({
+      endpointUrl: service.url,
+      inputs: 'Streaming works',
+      parameters,
+    });
     // The client talks to `/v1/completions` (as it does to TGI) and yields the server's events as they come:
     // OpenAI completion chunks.
     const events: unknown[] = [];
-    for await (const event of hf.textGenerationStream({ endpointUrl: service.url, inputs: 'Streaming works', parameters })) {
+    for await (const event of hf.textGenerationStream({
+      endpointUrl: service.url,
+      inputs: 'Streaming works',
+      parameters,
+    })) {
       events.push(event);
     }
     const chunks = events as { choices: { text: string; finish_reason: string | null }[] }[];
@@ -84,7 +92,12 @@ describe('official openai client', () => {
   });
 
   it('streams a completion whose chunks add up to the non-streamed text', async () => {
-    const request = { model: STARTER_SHAPE.modelId, prompt: 'Stream me', max_tokens: 9, temperature: 0 } as const;
+    const request = {
+      model: STARTER_SHAPE.modelId,
+      prompt: 'Stream me',
+      max_tokens: 9,
+      temperature: 0,
+    } as const;
     const whole = await openai().completions.create(request);
     const stream = await openai().completions.create({ ...request, stream: true });
     let text = '';
@@ -135,7 +148,12 @@ describe('official openai client', () => {
   });
 
   it('leaves the stop sequence out of the text, as OpenAI does', async () => {
-    const request = { model: STARTER_SHAPE.modelId, prompt: 'The quick brown fox', max_tokens: 12, temperature: 0 };
+    const request = {
+      model: STARTER_SHAPE.modelId,
+      prompt: 'The quick brown fox',
+      max_tokens: 12,
+      temperature: 0,
+    };
     const full = (await openai().completions.create(request)).choices[0]!.text;
     const stop = full.slice(5, 8);
     const cut = await openai().completions.create({ ...request, stop: [stop] });
@@ -172,6 +190,50 @@ describe('official openai client', () => {
       .completions.create({ model: 'gpt-4o', prompt: 'hi' })
       .catch((e: unknown) => e);
     expect((error as InstanceType<typeof OpenAI.APIError>).status).toBe(404);
+  });
+});
+
+describe('TGI /generate_stream', () => {
+  it('sends one event per token, the full text and details last, matching /generate', async () => {
+    const body = {
+      inputs: 'Server-sent',
+      parameters: { max_new_tokens: 7, details: true, do_sample: true, seed: 11 },
+    };
+    const direct = (await (
+      await fetch(`${service.url}/generate`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      })
+    ).json()) as any;
+    const response = await fetch(`${service.url}/generate_stream`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    expect(response.headers.get('content-type')).toContain('text/event-stream');
+    const events = (await response.text())
+      .split('\n\n')
+      .filter(Boolean)
+      .map((chunk) => JSON.parse(chunk.replace(/^data: /, '')));
+    expect(events).toHaveLength(7);
+    expect(events.map((e) => e.index)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    expect(events.map((e) => e.token.id)).toEqual(direct.details.tokens.map((t: any) => t.id));
+    expect(events.slice(0, -1).every((e) => e.generated_text === null && e.details === null)).toBe(true);
+    const last = events.at(-1);
+    expect(last.generated_text).toBe(direct.generated_text);
+    expect(events.map((e) => e.token.text).join('')).toBe(direct.generated_text);
+    expect(last.details).toEqual({ finish_reason: 'length', generated_tokens: 7, seed: 11, input_length: 3 });
+  });
+
+  it('answers a bad request with a JSON error before any event', async () => {
+    const response = await fetch(`${service.url}/generate_stream`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ inputs: 'x', parameters: { top_p: 7 } }),
+    });
+    expect(response.status).toBe(422);
+    expect(((await response.json()) as any).error.field).toBe('parameters.top_p');
   });
 });
 

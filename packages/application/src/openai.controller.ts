@@ -153,7 +153,15 @@ export class OpenAiController {
       void reply.send({ ...head, object: shape.object, choices: [shape.choice(text, finish)], usage });
       return;
     }
-    await streamAnswer(steps, prepared, stops, shape, head, request.stream_options?.include_usage ?? false, reply);
+    await streamAnswer(
+      steps,
+      prepared,
+      stops,
+      shape,
+      head,
+      request.stream_options?.include_usage ?? false,
+      reply,
+    );
   }
 }
 
@@ -174,10 +182,12 @@ async function streamAnswer(
   try {
     for await (const step of steps) {
       const finish = step.finishReason ? openAiFinishReason(step.finishReason) : null;
-      const text = filter.push(step.textDelta) + (finish ? filter.finish(step.finishReason === 'stop_sequence') : '');
+      const text =
+        filter.push(step.textDelta) + (finish ? filter.finish(step.finishReason === 'stop_sequence') : '');
       if (text || finish || first) chunk([shape.chunk(text, finish, first)]);
       first = false;
-      if (finish && includeUsage) chunk([], { usage: usageOf(prepared, step.final?.details?.generated_tokens) });
+      if (finish && includeUsage)
+        chunk([], { usage: usageOf(prepared, step.final?.details?.generated_tokens) });
     }
     sse.sendRaw('[DONE]');
   } catch (error) {

@@ -1,5 +1,12 @@
 import { z } from 'zod';
-import { ErrorBodySchema, GenerateRequestSchema, GenerateResponseSchema } from '@strata/contracts';
+import {
+  ChatCompletionRequestSchema,
+  CompletionRequestSchema,
+  ErrorBodySchema,
+  GenerateRequestSchema,
+  GenerateResponseSchema,
+  TokenizeRequestSchema,
+} from '@strata/contracts';
 
 type JsonObject = Record<string, unknown>;
 
@@ -17,7 +24,9 @@ const errors = (...statuses: number[]) =>
 
 const ERROR_TEXT: Record<number, string> = {
   400: 'Malformed JSON',
+  404: 'Unknown model',
   413: 'Request body too large',
+  429: 'Queue full: retry after the Retry-After header',
   422: 'Invalid request: the message names the field',
   500: 'Generation failed',
   503: 'Model not loaded yet, or the server is shutting down',
@@ -33,7 +42,8 @@ export function buildOpenApiDocument(version: string): JsonObject {
     info: {
       title: 'Strata generation API',
       version,
-      description: 'Text generation with Hugging Face TGI-compatible request and response shapes.',
+      description:
+        'Text generation with Hugging Face TGI- and OpenAI-compatible request and response shapes.',
     },
     paths: {
       '/': {
@@ -58,7 +68,53 @@ export function buildOpenApiDocument(version: string): JsonObject {
               description: 'Generated text',
               ...json({ $ref: '#/components/schemas/GenerateResponse' }),
             },
-            ...errors(400, 413, 422, 500, 503),
+            ...errors(400, 413, 422, 429, 500, 503),
+          },
+        },
+      },
+      '/generate_stream': {
+        post: {
+          summary: 'Generate text as Server-Sent Events, one per token (TGI-compatible)',
+          requestBody: { required: true, ...json({ $ref: '#/components/schemas/GenerateRequest' }) },
+          responses: {
+            '200': { description: 'An event stream', content: { 'text/event-stream': {} } },
+            ...errors(400, 413, 422, 429, 503),
+          },
+        },
+      },
+      '/info': {
+        get: {
+          summary: 'Served model and limits (TGI-compatible)',
+          responses: { '200': { description: 'Info' } },
+        },
+      },
+      '/tokenize': {
+        post: {
+          summary: 'Tokenize a prompt (TGI-compatible)',
+          requestBody: { required: true, ...json({ $ref: '#/components/schemas/TokenizeRequest' }) },
+          responses: { '200': { description: 'Tokens with offsets' }, ...errors(422) },
+        },
+      },
+      '/v1/models': {
+        get: { summary: 'Served models (OpenAI-compatible)', responses: { '200': { description: 'List' } } },
+      },
+      '/v1/completions': {
+        post: {
+          summary: 'Text completion (OpenAI-compatible, with TGI extensions); `stream` for SSE',
+          requestBody: { required: true, ...json({ $ref: '#/components/schemas/CompletionRequest' }) },
+          responses: {
+            '200': { description: 'A completion or an event stream' },
+            ...errors(404, 422, 429, 503),
+          },
+        },
+      },
+      '/v1/chat/completions': {
+        post: {
+          summary: 'Chat completion (OpenAI-compatible); `stream` for SSE',
+          requestBody: { required: true, ...json({ $ref: '#/components/schemas/ChatCompletionRequest' }) },
+          responses: {
+            '200': { description: 'A chat completion or an event stream' },
+            ...errors(404, 422, 429, 503),
           },
         },
       },
@@ -73,6 +129,9 @@ export function buildOpenApiDocument(version: string): JsonObject {
       schemas: {
         GenerateRequest: jsonSchema(GenerateRequestSchema, 'input'),
         GenerateResponse: jsonSchema(GenerateResponseSchema, 'output'),
+        TokenizeRequest: jsonSchema(TokenizeRequestSchema, 'input'),
+        CompletionRequest: jsonSchema(CompletionRequestSchema, 'input'),
+        ChatCompletionRequest: jsonSchema(ChatCompletionRequestSchema, 'input'),
         Error: jsonSchema(ErrorBodySchema, 'output'),
       },
     },

@@ -12,7 +12,8 @@ export class StrataExceptionFilter implements ExceptionFilter {
     const reply = host.switchToHttp().getResponse<FastifyReply>();
     const { status, body, unexpected, retryAfterSeconds } = toHttpError(exception);
     if (unexpected) this.logger.error({ err: exception }, 'request failed');
-    if (retryAfterSeconds !== undefined) void reply.header('retry-after', String(Math.ceil(retryAfterSeconds)));
+    if (retryAfterSeconds !== undefined)
+      void reply.header('retry-after', String(Math.ceil(retryAfterSeconds)));
     void reply.status(status).header('content-type', 'application/json; charset=utf-8').send(body);
   }
 }

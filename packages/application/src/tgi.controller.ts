@@ -69,7 +69,8 @@ export class TgiController {
         });
       }
     } catch (error) {
-      const { code, message } = error instanceof StrataError ? error : { code: 'generation_failed', message: 'generation failed' };
+      const { code, message } =
+        error instanceof StrataError ? error : { code: 'generation_failed', message: 'generation failed' };
       sse.send({ error: message, error_type: code });
     } finally {
       sse.end();

@@ -70,6 +70,11 @@ export class GenerationEngine {
     return this.waiting.length + this.running.length;
   }
 
+  /** Sequences in the running batch. */
+  get batchSize(): number {
+    return this.running.length;
+  }
+
   /**
    * Queues a request and returns its steps as they are produced. Throws `overloaded` (with a retry hint) when
    * the queue is full, and `shutting_down` once `drain` was called.
