@@ -9,4 +9,4 @@ export * from './sampler';
 export * from './seeded-random';
 export * from './text-generator';
 export * from './starter';
-export { transformers } from './transformers';
+export { transformers, type TextGenerationPipeline } from './transformers';

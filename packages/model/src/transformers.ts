@@ -5,7 +5,12 @@
  */
 import type * as Transformers from '@huggingface/transformers' with { 'resolution-mode': 'import' };
 
-export type { PreTrainedModel, PreTrainedTokenizer, Tensor } from '@huggingface/transformers' with {
+export type {
+  PreTrainedModel,
+  PreTrainedTokenizer,
+  Tensor,
+  TextGenerationPipeline,
+} from '@huggingface/transformers' with {
   'resolution-mode': 'import',
 };
 

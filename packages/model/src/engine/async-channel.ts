@@ -19,14 +19,14 @@ export class AsyncChannel<T> implements AsyncIterable<T> {
 
   close(): void {
     this.closed = true;
-    this.waiting && this.take().resolve({ value: undefined, done: true });
+    if (this.waiting) this.take().resolve({ value: undefined, done: true });
   }
 
   fail(error: unknown): void {
     if (this.closed) return;
     this.failure = { error };
     this.closed = true;
-    this.waiting && this.take().reject(error);
+    if (this.waiting) this.take().reject(error);
   }
 
   [Symbol.asyncIterator](): AsyncIterator<T> {

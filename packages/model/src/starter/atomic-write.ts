@@ -16,16 +16,10 @@ export async function writeFileAtomic(filePath: string, data: Uint8Array | strin
     dir,
     `.${path.basename(filePath)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`,
   );
-  let handle: fs.FileHandle | undefined;
   try {
-    handle = await fs.open(tmpPath, 'w');
-    await handle.writeFile(data);
-    await handle.sync();
-    await handle.close();
-    handle = undefined;
+    await fs.writeFile(tmpPath, data, { flush: true });
     await fs.rename(tmpPath, filePath);
   } catch (error: unknown) {
-    await handle?.close().catch(() => undefined);
     await fs.rm(tmpPath, { force: true }).catch(() => undefined);
     throw error;
   }

@@ -31,32 +31,18 @@ export function canonicalJson(value: CanonicalJsonValue): string {
 }
 
 function write(value: CanonicalJsonValue, indent: string, out: string[]): void {
-  if (value === null || typeof value === 'boolean' || typeof value === 'string') {
+  if (value === null || typeof value !== 'object') {
+    if (typeof value === 'number' && !Number.isFinite(value))
+      throw new RangeError(`cannot write ${value} as JSON`);
     out.push(JSON.stringify(value));
     return;
   }
-  if (typeof value === 'number') {
-    if (!Number.isFinite(value)) throw new RangeError(`cannot write ${value} as JSON`);
-    out.push(JSON.stringify(value));
-    return;
-  }
-  const inner = `${indent}  `;
-  if (isArray(value)) {
-    if (value.length === 0) {
-      out.push('[]');
-      return;
-    }
-    out.push('[\n');
-    value.forEach((item, i) => {
-      out.push(inner);
-      write(item, inner, out);
-      out.push(i < value.length - 1 ? ',\n' : '\n');
-    });
-    out.push(`${indent}]`);
-    return;
-  }
-  const entries: Array<readonly [string, CanonicalJsonValue]> = [];
-  if (value instanceof Map) {
+  // Arrays and objects differ only in brackets and in whether each item has a key.
+  const array = isArray(value);
+  const entries: Array<readonly [string | undefined, CanonicalJsonValue]> = [];
+  if (array) {
+    for (const item of value) entries.push([undefined, item]);
+  } else if (value instanceof Map) {
     for (const [key, item] of value as ReadonlyMap<string, CanonicalJsonValue>) entries.push([key, item]);
   } else {
     const record = value as { readonly [key: string]: CanonicalJsonValue | undefined };
@@ -65,17 +51,19 @@ function write(value: CanonicalJsonValue, indent: string, out: string[]): void {
       if (item !== undefined) entries.push([key, item]);
     }
   }
+  const [open, close] = array ? ['[', ']'] : ['{', '}'];
   if (entries.length === 0) {
-    out.push('{}');
+    out.push(open + close);
     return;
   }
-  out.push('{\n');
+  const inner = `${indent}  `;
+  out.push(`${open}\n`);
   entries.forEach(([key, item], i) => {
-    out.push(`${inner}${JSON.stringify(key)}: `);
+    out.push(key === undefined ? inner : `${inner}${JSON.stringify(key)}: `);
     write(item, inner, out);
     out.push(i < entries.length - 1 ? ',\n' : '\n');
   });
-  out.push(`${indent}}`);
+  out.push(`${indent}${close}`);
 }
 
 function isArray(value: CanonicalJsonValue): value is readonly CanonicalJsonValue[] {

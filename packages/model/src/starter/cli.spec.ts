@@ -27,15 +27,17 @@ describe('parseStarterCliArgs', () => {
       dir: '/y',
       shape: 'starter',
     });
+    expect(parseStarterCliArgs(['-h'])).toMatchObject({ help: true });
   });
 
   it.each([
-    [['--bogus'], /unknown flag --bogus/],
+    [['--bogus'], /Unknown option '--bogus'/],
     [['--shape', 'gpt4'], /--shape must be one of starter, distilgpt2; got "gpt4"/],
-    [['--dir'], /--dir needs a value/],
-    [['--dir', '--force'], /--dir needs a value/],
-    [['--force=yes'], /--force takes no value/],
-    [['stray'], /unexpected argument "stray"/],
+    [['--dir'], /Option '--dir <value>' argument missing/],
+    [['--dir', '--force'], /Option '--dir' argument is ambiguous/],
+    [['--dir='], /--dir needs a non-empty value/],
+    [['--force=yes'], /Option '--force' does not take an argument/],
+    [['stray'], /Unexpected argument 'stray'/],
   ])('rejects %p', (argv, message) => {
     expect(() => parseStarterCliArgs(argv)).toThrow(StarterCliUsageError);
     expect(() => parseStarterCliArgs(argv)).toThrow(message);
@@ -55,12 +57,19 @@ describe('resolveModelsDir', () => {
 });
 
 describe('runStarterCli', () => {
+  it('prints the usage for --help and exits 0', async () => {
+    const { out, err, io } = capture();
+    expect(await runStarterCli(['--help'], {}, io)).toBe(0);
+    expect(out.join('\n')).toMatch(/^Usage: .*--shape starter\|distilgpt2/);
+    expect(err).toEqual([]);
+  });
+
   it('exits 2 with a message naming a bad flag', async () => {
     const { err, io } = capture();
     expect(await runStarterCli(['--shape', 'huge'], {}, io)).toBe(2);
     expect(err.join('\n')).toMatch(/error: --shape must be one of/);
     expect(await runStarterCli(['--frobnicate'], {}, io)).toBe(2);
-    expect(err.join('\n')).toMatch(/unknown flag --frobnicate/);
+    expect(err.join('\n')).toMatch(/error: Unknown option '--frobnicate'/);
   });
 
   it('builds the starter model into MODEL_CACHE_DIR, then reports it up to date', async () => {

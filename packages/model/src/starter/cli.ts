@@ -5,6 +5,7 @@
  * `<repo root>/.strata/models` when that is unset. Exit codes: 0 done, 1 build failed, 2 bad arguments.
  */
 import * as path from 'node:path';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { z } from 'zod';
 
 import { STARTER_MODEL_SHAPES, ensureStarterModel, type StarterModelShapeName } from './starter-model';
@@ -30,60 +31,40 @@ export const STARTER_CLI_USAGE = `Usage: node dist/starter/cli.js [--dir DIR] [-
   --help         show this help
 `;
 
+const CLI_OPTIONS = {
+  dir: { type: 'string' },
+  shape: { type: 'string' },
+  force: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const satisfies ParseArgsConfig['options'];
+
 /**
- * Parses `argv` (without `node` and the script). Accepts `--flag value` and `--flag=value`.
+ * Parses `argv` (without `node` and the script) with Node's `util.parseArgs` in strict mode: `--flag value`
+ * and `--flag=value` both work, and a repeated flag keeps its last value.
  *
- * @throws StarterCliUsageError naming the unknown flag, missing value or bad shape.
+ * @throws StarterCliUsageError naming the unknown flag, missing value, stray argument or bad shape.
  */
 export function parseStarterCliArgs(argv: readonly string[]): StarterCliArgs {
-  let dir: string | undefined;
-  let shape: StarterModelShapeName = 'starter';
-  let force = false;
-  let help = false;
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] ?? '';
-    const eq = arg.indexOf('=');
-    const flag = arg.startsWith('--') && eq > 0 ? arg.slice(0, eq) : arg;
-    const inline = arg.startsWith('--') && eq > 0 ? arg.slice(eq + 1) : undefined;
-    const value = (): string => {
-      if (inline !== undefined) return inline;
-      const next = argv[i + 1];
-      if (next === undefined || next.startsWith('--'))
-        throw new StarterCliUsageError(`${flag} needs a value`);
-      i++;
-      return next;
-    };
-    switch (flag) {
-      case '--dir': {
-        const v = value();
-        if (v === '') throw new StarterCliUsageError('--dir needs a non-empty value');
-        dir = v;
-        break;
-      }
-      case '--shape': {
-        const v = value();
-        if (!Object.hasOwn(STARTER_MODEL_SHAPES, v)) {
-          throw new StarterCliUsageError(
-            `--shape must be one of ${Object.keys(STARTER_MODEL_SHAPES).join(', ')}; got ${JSON.stringify(v)}`,
-          );
-        }
-        shape = v as StarterModelShapeName;
-        break;
-      }
-      case '--force':
-      case '--help':
-      case '-h':
-        if (inline !== undefined) throw new StarterCliUsageError(`${flag} takes no value`);
-        if (flag === '--force') force = true;
-        else help = true;
-        break;
-      default:
-        throw new StarterCliUsageError(
-          arg.startsWith('-') ? `unknown flag ${flag}` : `unexpected argument ${JSON.stringify(arg)}`,
-        );
+  let parsed;
+  try {
+    parsed = parseArgs({ args: [...argv], options: CLI_OPTIONS, strict: true, allowPositionals: false });
+  } catch (error: unknown) {
+    // Usage mistakes carry an ERR_PARSE_ARGS_* code. Matched by code rather than `instanceof`: Node's errors
+    // come from its own realm, which is not the realm of a Jest test.
+    const { code, message } = error as { code?: unknown; message?: unknown };
+    if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS_')) {
+      throw new StarterCliUsageError(String(message));
     }
+    throw error;
   }
-  return { dir, shape, force, help };
+  const { dir, shape = 'starter', force = false, help = false } = parsed.values;
+  if (dir === '') throw new StarterCliUsageError('--dir needs a non-empty value');
+  if (!Object.hasOwn(STARTER_MODEL_SHAPES, shape)) {
+    throw new StarterCliUsageError(
+      `--shape must be one of ${Object.keys(STARTER_MODEL_SHAPES).join(', ')}; got ${JSON.stringify(shape)}`,
+    );
+  }
+  return { dir, shape: shape as StarterModelShapeName, force, help };
 }
 
 const envSchema = z.object({

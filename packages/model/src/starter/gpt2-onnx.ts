@@ -1,12 +1,12 @@
 import { OnnxGraphBuilder, OnnxType } from './onnx-graph-builder';
-import { SeededRandom, fnv1a32 } from './seeded-random';
+import { SeededRandom } from './seeded-random';
 import { StarterModelError } from './starter-model-error';
 
 /**
  * Version of everything this folder writes (graph layout, init scheme, tokenizer and config files). Bump it
  * whenever the output bytes change for the same inputs, so `ensureStarterModel` rebuilds stale folders.
  */
-export const STARTER_BUILDER_VERSION = '1';
+export const STARTER_BUILDER_VERSION = '2';
 
 /** GPT-2's `<|endoftext|>` id: its BOS, EOS and UNK token. */
 export const GPT2_END_OF_TEXT_ID = 50256;
@@ -95,9 +95,10 @@ export interface BuildGpt2OnnxOptions {
    * smaller; computation stays float32.
    *
    * By default onnxruntime keeps `DequantizeLinear` nodes out of constant folding (to leave QDQ patterns for
-   * its quantized kernels), so every run dequantizes all weights again: about 4x slower than fp32 for the
-   * distilgpt2 shape. Creating the session with `{ extra: { session: { disable_quant_qdq: '1' } } }`
-   * (transformers.js: `session_options`) folds them once at load, giving fp32 speed.
+   * its quantized kernels), so every run dequantizes all weights again: about 3x slower than fp32 for the
+   * distilgpt2 shape. onnxruntime's session config `session.disable_quant_qdq = '1'` folds them once at load,
+   * giving fp32 speed; in transformers.js that is `from_pretrained(id, { dtype: 'q8', session_options:
+   * { extra: { session: { disable_quant_qdq: '1' } } } })`.
    */
   readonly quantize?: 'q8';
 }
@@ -208,10 +209,7 @@ export function initGpt2Weights(config: Gpt2Config, seed: number): Gpt2Weights {
         break;
       case 'normal':
       case 'residual-normal':
-        new SeededRandom(seed, fnv1a32(spec.name)).fillNormal(
-          data,
-          spec.init === 'normal' ? std : residualStd,
-        );
+        new SeededRandom(seed, spec.name).fillNormal(data, spec.init === 'normal' ? std : residualStd);
         break;
     }
     weights[spec.name] = data;
@@ -318,27 +316,21 @@ export function buildGpt2Onnx(
   // Embeddings. wte is shared with the LM head, so under q8 one DequantizeLinear output feeds both.
   const wte = matrix('wte.weight', V, E, 0);
   const tokenEmbeds = g.op('Gather', [wte, inputIds], { attrs: { axis: { int: 0 } }, scope: '/wte' });
-  const positionEmbeds = g.op(
-    'Gather',
-    [g.float32('wpe.weight', [P, E], tensor('wpe.weight')), positionIds],
-    {
-      attrs: { axis: { int: 0 } },
-      scope: '/wpe',
-    },
-  );
+  const wpe = g.float32('wpe.weight', [P, E], tensor('wpe.weight'));
+  const positionEmbeds = g.op('Gather', [wpe, positionIds], { attrs: { axis: { int: 0 } }, scope: '/wpe' });
   let hidden = g.op('Add', [tokenEmbeds, positionEmbeds], { scope: '/embed' });
 
   // Attention bias [batch, 1, new, total], computed once and shared by every block.
   const mask = '/mask';
   const i64 = (v: number): string => g.constInt64([v], []);
-  const seqLen = g.op('Gather', [g.op('Shape', [inputIds], { scope: mask }), i64(1)], {
-    attrs: { axis: { int: 0 } },
-    scope: mask,
-  });
-  const totalLen = g.op('Gather', [g.op('Shape', [attentionMask], { scope: mask }), i64(1)], {
-    attrs: { axis: { int: 0 } },
-    scope: mask,
-  });
+  // Dimension 1 of a 2-D input as a scalar: the new and the total sequence length.
+  const length = (x: string): string =>
+    g.op('Gather', [g.op('Shape', [x], { scope: mask }), i64(1)], {
+      attrs: { axis: { int: 0 } },
+      scope: mask,
+    });
+  const seqLen = length(inputIds);
+  const totalLen = length(attentionMask);
   const pastLen = g.op('Sub', [totalLen, seqLen], { scope: mask });
   const keyPositions = g.op('Range', [i64(0), totalLen, i64(1)], { scope: mask });
   const queryPositions = g.op(
@@ -353,9 +345,7 @@ export function buildGpt2Onnx(
       g.op('Cast', [attentionMask], { attrs: { to: { int: OnnxType.BOOL } }, scope: mask }),
       g.constInt64([1, 2]),
     ],
-    {
-      scope: mask,
-    },
+    { scope: mask },
   );
   const allowed = g.op('And', [causal, notPadding], { scope: mask });
   const attentionBias = g.op('Where', [allowed, g.constFloat(0), g.constFloat(MASKED_BIAS)], { scope: mask });
@@ -366,10 +356,7 @@ export function buildGpt2Onnx(
     g.op(
       'LayerNormalization',
       [x, vector(`${prefix}.weight` as Gpt2TensorName, E), vector(`${prefix}.bias` as Gpt2TensorName, E)],
-      {
-        attrs: { axis: { int: -1 }, epsilon: { float: eps } },
-        scope,
-      },
+      { attrs: { axis: { int: -1 }, epsilon: { float: eps } }, scope },
     );
   const linear = (
     x: string,
@@ -384,66 +371,58 @@ export function buildGpt2Onnx(
         g.op('MatMul', [x, matrix(`${prefix}.weight` as Gpt2TensorName, rows, cols, 1)], { scope }),
         vector(`${prefix}.bias` as Gpt2TensorName, cols),
       ],
-      {
-        scope,
-      },
+      { scope },
     );
 
   for (let i = 0; i < L; i++) {
     const scope = `/h.${i}`;
+    const attn = `${scope}/attn`;
     const layerPast = past[i];
     if (layerPast === undefined) throw new Error('unreachable: missing past input');
 
     const x = layerNorm(hidden, `h.${i}.ln_1`, `${scope}/ln_1`);
-    const qkv = linear(x, `h.${i}.attn.c_attn`, E, 3 * E, `${scope}/attn/c_attn`);
+    const qkv = linear(x, `h.${i}.attn.c_attn`, E, 3 * E, `${attn}/c_attn`);
     const [q, k, v] = g.opMulti('Split', [qkv, g.constInt64([E, E, E])], 3, {
       attrs: { axis: { int: -1 } },
-      scope: `${scope}/attn`,
+      scope: attn,
     });
     if (q === undefined || k === undefined || v === undefined)
       throw new Error('unreachable: Split gave fewer outputs');
     const heads = (t: string): string =>
-      g.op('Transpose', [g.op('Reshape', [t, headsShape], { scope: `${scope}/attn` })], {
+      g.op('Transpose', [g.op('Reshape', [t, headsShape], { scope: attn })], {
         attrs: { perm: { ints: [0, 2, 1, 3] } },
-        scope: `${scope}/attn`,
+        scope: attn,
       });
     const presentKey = g.op('Concat', [layerPast.key, heads(k)], {
       attrs: { axis: { int: 2 } },
-      scope: `${scope}/attn`,
+      scope: attn,
       outputName: `present.${i}.key`,
     });
     const presentValue = g.op('Concat', [layerPast.value, heads(v)], {
       attrs: { axis: { int: 2 } },
-      scope: `${scope}/attn`,
+      scope: attn,
       outputName: `present.${i}.value`,
     });
     const keyT = g.op('Transpose', [presentKey], {
       attrs: { perm: { ints: [0, 1, 3, 2] } },
-      scope: `${scope}/attn`,
+      scope: attn,
     });
     const scores = g.op(
       'Div',
-      [g.op('MatMul', [heads(q), keyT], { scope: `${scope}/attn` }), g.constFloat(Math.sqrt(D))],
-      { scope: `${scope}/attn` },
+      [g.op('MatMul', [heads(q), keyT], { scope: attn }), g.constFloat(Math.sqrt(D))],
+      { scope: attn },
     );
-    const probs = g.op('Softmax', [g.op('Add', [scores, attentionBias], { scope: `${scope}/attn` })], {
+    const probs = g.op('Softmax', [g.op('Add', [scores, attentionBias], { scope: attn })], {
       attrs: { axis: { int: -1 } },
-      scope: `${scope}/attn`,
+      scope: attn,
     });
-    const context = g.op('MatMul', [probs, presentValue], { scope: `${scope}/attn` });
+    const context = g.op('MatMul', [probs, presentValue], { scope: attn });
     const merged = g.op(
       'Reshape',
-      [
-        g.op('Transpose', [context], { attrs: { perm: { ints: [0, 2, 1, 3] } }, scope: `${scope}/attn` }),
-        mergedShape,
-      ],
-      {
-        scope: `${scope}/attn`,
-      },
+      [g.op('Transpose', [context], { attrs: { perm: { ints: [0, 2, 1, 3] } }, scope: attn }), mergedShape],
+      { scope: attn },
     );
-    hidden = g.op('Add', [hidden, linear(merged, `h.${i}.attn.c_proj`, E, E, `${scope}/attn/c_proj`)], {
-      scope,
-    });
+    hidden = g.op('Add', [hidden, linear(merged, `h.${i}.attn.c_proj`, E, E, `${attn}/c_proj`)], { scope });
 
     const y = layerNorm(hidden, `h.${i}.ln_2`, `${scope}/ln_2`);
     const fc = linear(y, `h.${i}.mlp.c_fc`, E, 4 * E, `${scope}/mlp/c_fc`);

@@ -20,6 +20,15 @@ export type OnnxAttribute =
 /** A dimension: a fixed size, or a symbolic name such as `batch_size`. */
 export type OnnxDim = number | string;
 
+/** Options of {@link OnnxGraphBuilder.op} and {@link OnnxGraphBuilder.opMulti}. */
+export interface OnnxOpOptions {
+  readonly attrs?: Readonly<Record<string, OnnxAttribute>>;
+  /** Prefix of the node name, such as `/h.0/attn`. */
+  readonly scope?: string;
+  /** The first output's exact name (graph outputs need one); otherwise a fresh name is derived. */
+  readonly outputName?: string;
+}
+
 /**
  * A small, order-preserving ONNX graph writer. Every name it hands out is unique; nodes are kept in the order
  * they were added, which is a valid topological order because a node can only consume names that exist.
@@ -69,38 +78,22 @@ export class OnnxGraphBuilder {
 
   /** A shared int64 constant (a scalar when `dims` is `[]`), created once per distinct value. */
   constInt64(values: readonly number[], dims: readonly number[] = [values.length]): string {
-    const key = `i64:${dims.join('x')}:${values.join(',')}`;
-    const existing = this.constants.get(key);
-    if (existing !== undefined) return existing;
-    const name = this.int64(`const_i64_${this.constants.size}`, dims, values);
-    this.constants.set(key, name);
-    return name;
+    return this.shared(`i64:${dims.join('x')}:${values.join(',')}`, (n) =>
+      this.int64(`const_i64_${n}`, dims, values),
+    );
   }
 
   /** A shared float32 scalar constant, created once per distinct value. */
   constFloat(value: number): string {
     const rounded = Math.fround(value);
-    const key = `f32:${rounded}`;
-    const existing = this.constants.get(key);
-    if (existing !== undefined) return existing;
-    const name = this.float32(`const_f32_${this.constants.size}`, [], Float32Array.of(rounded));
-    this.constants.set(key, name);
-    return name;
+    return this.shared(`f32:${rounded}`, (n) => this.float32(`const_f32_${n}`, [], Float32Array.of(rounded)));
   }
 
   /**
    * Adds a node with one output and returns the output's name: `outputName` if given (graph outputs need
    * their exact name), otherwise a fresh one derived from `scope` and the operator.
    */
-  op(
-    opType: string,
-    inputs: readonly string[],
-    options: {
-      readonly attrs?: Readonly<Record<string, OnnxAttribute>>;
-      readonly scope?: string;
-      readonly outputName?: string;
-    } = {},
-  ): string {
+  op(opType: string, inputs: readonly string[], options: OnnxOpOptions = {}): string {
     const [out] = this.opMulti(opType, inputs, 1, options);
     if (out === undefined) throw new Error('unreachable: opMulti returned no output');
     return out;
@@ -111,11 +104,7 @@ export class OnnxGraphBuilder {
     opType: string,
     inputs: readonly string[],
     outputCount: number,
-    options: {
-      readonly attrs?: Readonly<Record<string, OnnxAttribute>>;
-      readonly scope?: string;
-      readonly outputName?: string;
-    } = {},
+    options: OnnxOpOptions = {},
   ): string[] {
     for (const input of inputs) {
       if (input !== '' && !this.names.has(input))
@@ -182,6 +171,16 @@ export class OnnxGraphBuilder {
     return name;
   }
 
+  /** The constant stored under `key`, created by `create(index)` the first time. */
+  private shared(key: string, create: (index: number) => string): string {
+    let name = this.constants.get(key);
+    if (name === undefined) {
+      name = create(this.constants.size);
+      this.constants.set(key, name);
+    }
+    return name;
+  }
+
   private claim(name: string): void {
     if (this.names.has(name)) throw new Error(`duplicate ONNX value name ${name}`);
     this.names.add(name);
@@ -214,11 +213,7 @@ function attribute(name: string, value: OnnxAttribute): onnx.IAttributeProto {
  */
 export function littleEndianBytes(data: Float32Array | Int8Array | BigInt64Array): Uint8Array {
   const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  const width = data.BYTES_PER_ELEMENT;
-  if (width === 1 || endianness() === 'LE') return bytes;
-  const swapped = new Uint8Array(bytes.length);
-  for (let i = 0; i < bytes.length; i += width) {
-    for (let j = 0; j < width; j++) swapped[i + j] = bytes[i + width - 1 - j] ?? 0;
-  }
-  return swapped;
+  if (data.BYTES_PER_ELEMENT === 1 || endianness() === 'LE') return bytes;
+  const copy = Buffer.from(bytes);
+  return data.BYTES_PER_ELEMENT === 4 ? copy.swap32() : copy.swap64();
 }

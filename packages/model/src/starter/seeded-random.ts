@@ -2,71 +2,43 @@
  * Seeded random numbers for weight initialisation that are bit-identical on every machine.
  *
  * Two choices make that hold:
- * - The uniform source is xoshiro128** (Blackman and Vigna), which needs only 32-bit integer operations
- *   (`Math.imul`, shifts, xor), so it is exact in JavaScript everywhere.
+ * - The uniform source is pure-rand's xoroshiro128+ with its `uniformFloat64` distribution, seeded through
+ *   SHA-256 (see `xoroshiro128plusFromKey`). All of it is 32-bit integer arithmetic plus exact scaling by
+ *   powers of two, so it is exact in JavaScript everywhere.
  * - The normal deviates come from Marsaglia's polar method with a natural log written here with `+ - * /`
  *   only. `Math.log`, `Math.cos` and friends are not required by ECMAScript to be correctly rounded, so their
  *   last bit may differ between engines or versions; IEEE-754 basic arithmetic and `Math.sqrt` may not.
  */
+import { uniformFloat64 } from 'pure-rand/distribution/uniformFloat64';
+import type { RandomGenerator } from 'pure-rand/types/RandomGenerator';
 
-// Builtins used in hot loops are read once into module constants. Under Jest, code runs in a vm context
-// where every global lookup (`Math`, ...) goes through an interceptor and is about 20x slower.
-const imul = Math.imul;
+import { xoroshiro128plusFromKey } from '../seeded-random';
+
+// Read once: `nextNormal` runs once per weight pair, and under Jest, where code runs in a vm context, every
+// global lookup (`Math`, ...) goes through an interceptor and is many times slower.
 const sqrt = Math.sqrt;
 
 /** A deterministic stream of uniform and normal random numbers. */
 export class SeededRandom {
-  private s0: number;
-  private s1: number;
-  private s2: number;
-  private s3: number;
+  private readonly rng: RandomGenerator;
   private spareNormal: number | undefined;
 
   /**
-   * @param seed Any safe integer. Its low and high 32 bits are both used.
-   * @param stream An unsigned 32-bit stream id. The same seed with different streams gives independent
-   *   sequences (two state words come from the seed, two from the stream, each expanded with SplitMix32 so
-   *   that small neighbouring values still give unrelated streams).
+   * @param seed Any safe integer.
+   * @param stream Names an independent sequence: the same seed with different streams (a tensor name, say)
+   *   gives unrelated numbers, however similar the names.
    */
-  constructor(seed: number, stream = 0) {
+  constructor(seed: number, stream = '') {
     if (!Number.isSafeInteger(seed)) {
       throw new RangeError(`seed must be a safe integer, got ${seed}`);
     }
-    if (!Number.isInteger(stream) || stream < 0 || stream > 0xffff_ffff) {
-      throw new RangeError(`stream must be an unsigned 32-bit integer, got ${stream}`);
-    }
-    const low = seed >>> 0;
-    const high = Math.floor(seed / 0x1_0000_0000) >>> 0;
-    const seedWords = splitMix32((low ^ Math.imul(high, 0x9e37_79b9)) >>> 0);
-    const streamWords = splitMix32(stream);
-    this.s0 = seedWords();
-    this.s1 = seedWords();
-    this.s2 = streamWords();
-    this.s3 = streamWords();
-    if ((this.s0 | this.s1 | this.s2 | this.s3) === 0) {
-      // The all-zero state is the one fixed point of xoshiro.
-      this.s0 = 1;
-    }
-  }
-
-  /** The next 32 random bits as an unsigned integer (xoshiro128**). */
-  nextUint32(): number {
-    const result = imul(rotl(imul(this.s1, 5), 7), 9) >>> 0;
-    const t = this.s1 << 9;
-    this.s2 ^= this.s0;
-    this.s3 ^= this.s1;
-    this.s1 ^= this.s2;
-    this.s0 ^= this.s3;
-    this.s2 ^= t;
-    this.s3 = rotl(this.s3, 11);
-    return result;
+    // A safe integer prints without ':' or an exponent, so the key names (seed, stream) unambiguously.
+    this.rng = xoroshiro128plusFromKey(`strata.starter.v1:${seed}:${stream}`);
   }
 
   /** A uniform double in [0, 1) with 53 random bits. */
   nextDouble(): number {
-    const hi = this.nextUint32() >>> 5; // 27 bits
-    const lo = this.nextUint32() >>> 6; // 26 bits
-    return (hi * 67_108_864 + lo) / 9_007_199_254_740_992; // (hi * 2^26 + lo) / 2^53
+    return uniformFloat64(this.rng);
   }
 
   /** A standard normal deviate (mean 0, standard deviation 1), by Marsaglia's polar method. */
@@ -92,22 +64,6 @@ export class SeededRandom {
     for (let i = 0; i < out.length; i++) out[i] = this.nextNormal() * std;
     return out;
   }
-}
-
-/** A SplitMix32 generator: a well-distributed expansion of one 32-bit value into several state words. */
-function splitMix32(initial: number): () => number {
-  let state = initial >>> 0;
-  return () => {
-    state = (state + 0x9e37_79b9) >>> 0;
-    let z = state;
-    z = imul(z ^ (z >>> 16), 0x85eb_ca6b);
-    z = imul(z ^ (z >>> 13), 0xc2b2_ae35);
-    return (z ^ (z >>> 16)) >>> 0;
-  };
-}
-
-function rotl(x: number, k: number): number {
-  return (x << k) | (x >>> (32 - k));
 }
 
 const LN2 = 0.6931471805599453;
@@ -144,17 +100,4 @@ export function portableLn(x: number): number {
     term *= r2;
   }
   return 2 * sum + e * LN2;
-}
-
-/**
- * A 32-bit FNV-1a hash of a string's UTF-16 code units. Used to give each named tensor its own random stream,
- * so a tensor's initial values depend only on (seed, name), not on how many tensors were drawn before it.
- */
-export function fnv1a32(text: string): number {
-  let hash = 0x811c_9dc5;
-  for (let i = 0; i < text.length; i++) {
-    hash ^= text.charCodeAt(i);
-    hash = imul(hash, 0x0100_0193);
-  }
-  return hash >>> 0;
 }
