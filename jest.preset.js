@@ -8,4 +8,5 @@ module.exports = {
   testPathIgnorePatterns: integration ? ['/node_modules/'] : ['/node_modules/', '\\.int\\.spec\\.ts$'],
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.spec.json' }] },
   testTimeout: 60_000,
+  reporters: ['default', require.resolve('./scripts/jest-count-reporter.js')],
 };

@@ -185,6 +185,18 @@ describe('official openai client', () => {
     expect((error as Error).message).toContain(field);
   });
 
+  it('names OpenAI fields in limit errors', async () => {
+    const error = await openai()
+      .completions.create({ model: STARTER_SHAPE.modelId, prompt: 'hi', max_tokens: 65 })
+      .catch((e: unknown) => e);
+    expect((error as InstanceType<typeof OpenAI.APIError>).status).toBe(422);
+    expect((error as Error).message).toContain('max_tokens: must be at most 64');
+    const chat = await openai()
+      .chat.completions.create({ model: STARTER_SHAPE.modelId, messages: [{ role: 'user', content: 'a '.repeat(800) }] })
+      .catch((e: unknown) => e);
+    expect((chat as Error).message).toContain('messages: must have at most 768 tokens');
+  });
+
   it('answers 404 for a model it does not serve', async () => {
     const error = await openai()
       .completions.create({ model: 'gpt-4o', prompt: 'hi' })

@@ -130,7 +130,9 @@ export class OpenAiController {
     reply: FastifyReply,
   ): Promise<void> {
     const stops = request.stop === undefined ? [] : [request.stop].flat();
-    const prepared = generator.prepare(prompt, toTgiParameters(request, stops, maxNewTokens));
+    const prepared = inOpenAiTerms(shape, () =>
+      generator.prepare(prompt, toTgiParameters(request, stops, maxNewTokens)),
+    );
     const steps = generator.stream(prepared, clientAbortSignal(reply));
     const head = {
       id: `${shape.idPrefix}-${randomUUID().replaceAll('-', '')}`,
@@ -196,6 +198,18 @@ async function streamAnswer(
     sse.send({ error: { message, type: code, code } });
   } finally {
     sse.end();
+  }
+}
+
+/** Limit errors from the model layer name TGI's fields; an OpenAI client should read its own. */
+function inOpenAiTerms<T>(shape: Shape, prepare: () => T): T {
+  try {
+    return prepare();
+  } catch (error) {
+    if (!(error instanceof StrataError) || error.field === undefined) throw error;
+    const field = error.field === 'inputs' ? (shape === CHAT ? 'messages' : 'prompt') : 'max_tokens';
+    const message = error.message.replace(error.field, field);
+    throw new StrataError(error.code, message, field, { cause: error });
   }
 }
 

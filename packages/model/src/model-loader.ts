@@ -1,9 +1,17 @@
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { transformers, type PreTrainedModel, type PreTrainedTokenizer } from './transformers';
 import type { Logger } from '@strata/platform';
 import type { ModelConfig } from './model-config';
 import { ModelError } from './model-error';
+import type { KvOutputs } from './engine/kv-cache';
 import { ensureStarterModel, STARTER_SHAPE } from './starter';
+
+/**
+ * File name (under `onnx/`, without dtype suffix) of a decoder that returns only the new tokens' KV cache, which
+ * the batching engine prefers when a local model folder has one (the starter builder writes it).
+ */
+export const KV_DELTA_MODEL_FILE = 'model_kv_delta';
 
 /** A model and its tokenizer, loaded once and shared by every request. */
 export interface LoadedModel {
@@ -19,6 +27,8 @@ export interface LoadedModel {
   eosTokenIds: ReadonlySet<number>;
   /** The longest sequence (prompt + generated) the model's position embeddings allow. */
   maxPositions: number;
+  /** Whether the decoder returns the whole KV cache each step, or only the new tokens' part. */
+  kvOutputs: KvOutputs;
   loadSeconds: number;
 }
 
@@ -34,7 +44,7 @@ export async function loadModel(config: ModelConfig, logger: Logger): Promise<Lo
   transformers.env.cacheDir = path.join(root, 'hub');
   transformers.env.allowRemoteModels = !config.MODEL_OFFLINE;
   try {
-    return await loadFrom(config.MODEL_ID, config.MODEL_REVISION, config);
+    return await loadFrom(config.MODEL_ID, config.MODEL_REVISION, config, root);
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
     if (config.MODEL_FALLBACK !== 'starter') {
@@ -47,14 +57,27 @@ export async function loadModel(config: ModelConfig, logger: Logger): Promise<Lo
       `Could not load ${config.MODEL_ID}; serving the bundled starter model ${STARTER_SHAPE.modelId} instead (MODEL_FALLBACK=starter)`,
     );
     await ensureStarterModel(root);
-    const loaded = await loadFrom(STARTER_SHAPE.modelId, 'main', config);
+    const loaded = await loadFrom(STARTER_SHAPE.modelId, 'main', config, root);
     return { ...loaded, fallback: { requestedId: config.MODEL_ID, reason } };
   }
 }
 
-async function loadFrom(id: string, revision: string, config: ModelConfig): Promise<LoadedModel> {
+async function loadFrom(id: string, revision: string, config: ModelConfig, root: string): Promise<LoadedModel> {
   const started = process.hrtime.bigint();
-  const options = { revision, dtype: config.MODEL_DTYPE } as const;
+  const suffix = config.MODEL_DTYPE === 'q8' ? '_quantized' : '';
+  const kvOutputs: KvOutputs = existsSync(path.join(root, id, 'onnx', `${KV_DELTA_MODEL_FILE}${suffix}.onnx`))
+    ? 'delta'
+    : 'present';
+  const options = {
+    revision,
+    dtype: config.MODEL_DTYPE,
+    ...(kvOutputs === 'delta' ? { model_file_name: KV_DELTA_MODEL_FILE } : {}),
+    // Int8 weights stored as QuantizeLinear/DequantizeLinear pairs are otherwise dequantized on every run;
+    // this folds them once at load, making q8 as fast as fp32 while keeping its smaller files.
+    ...(config.MODEL_DTYPE === 'q8'
+      ? { session_options: { extra: { session: { disable_quant_qdq: '1' } } } }
+      : {}),
+  };
   const [tokenizer, model] = await Promise.all([
     transformers.AutoTokenizer.from_pretrained(id, { revision }),
     transformers.AutoModelForCausalLM.from_pretrained(id, options),
@@ -81,6 +104,7 @@ async function loadFrom(id: string, revision: string, config: ModelConfig): Prom
     tokenizer,
     eosTokenIds,
     maxPositions,
+    kvOutputs,
     loadSeconds: Number(process.hrtime.bigint() - started) / 1e9,
   };
 }

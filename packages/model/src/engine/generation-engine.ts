@@ -5,7 +5,7 @@ import type { ModelMetrics } from '../model-metrics';
 import { transformers, type Tensor } from '../transformers';
 import { AsyncChannel } from './async-channel';
 import type { GenerationStep, PreparedGeneration } from './generation-request';
-import { assembleCache, cacheFromOutputs, cacheLength, type KvCache } from './kv-cache';
+import { BatchKvCache } from './kv-cache';
 import { Sequence } from './sequence';
 
 /** Limits of the continuous-batching engine (TGI's names in brackets). */
@@ -37,7 +37,7 @@ interface Running extends Waiting {
 /** Where a row of the next batch cache comes from. */
 interface RowSource {
   row: Running;
-  cache: KvCache;
+  cache: BatchKvCache;
   index: number;
 }
 
@@ -52,7 +52,7 @@ interface RowSource {
 export class GenerationEngine {
   private waiting: Waiting[] = [];
   private running: Running[] = [];
-  private cache: KvCache = {};
+  private cache: BatchKvCache;
   private loop: Promise<void> | undefined;
   private stopping = false;
   private readonly padTokenId: number;
@@ -63,6 +63,7 @@ export class GenerationEngine {
     private readonly metrics?: ModelMetrics,
   ) {
     this.padTokenId = [...loaded.eosTokenIds][0] ?? 0;
+    this.cache = BatchKvCache.empty(loaded.kvOutputs);
   }
 
   /** Requests waiting plus running: what an autoscaler should watch. */
@@ -203,11 +204,12 @@ export class GenerationEngine {
       });
       this.metrics?.promptTokens.inc({ model: this.loaded.id }, prompt.length);
     });
-    const outputs = await this.forward('prefill', admitted.length, length, ids, mask, positions, {});
+    const empty = BatchKvCache.empty(this.loaded.kvOutputs);
+    const outputs = await this.forward('prefill', admitted.length, length, ids, mask, positions, empty);
     const logits = outputs['logits']!;
     const vocab = logits.dims[2]!;
     const data = logits.data as Float32Array;
-    const prefilled = cacheFromOutputs(outputs);
+    const prefilled = BatchKvCache.fromPrefill(this.loaded.kvOutputs, outputs, length);
     const joining: RowSource[] = [];
     admitted.forEach((entry, index) => {
       const start = (index * length + length - 1) * vocab;
@@ -220,17 +222,21 @@ export class GenerationEngine {
   /** One decode step for every running sequence, in a single forward pass. */
   private async decode(): Promise<void> {
     const batch = this.running;
-    const length = cacheLength(this.cache);
-    const width = length + 1;
+    const { length, capacity } = this.cache;
+    // The mask covers the past's columns (used, then spare) and the new token's.
+    const width = capacity + 1;
     const ids = BigInt64Array.from(batch, (row) => BigInt(row.sequence.lastToken));
     const positions = BigInt64Array.from(batch, (row) => BigInt(row.sequence.nextPosition));
     const mask = new BigInt64Array(batch.length * width);
-    batch.forEach((row, r) => mask.fill(1n, r * width + length - row.cached, (r + 1) * width));
+    batch.forEach((row, r) => {
+      mask.fill(1n, r * width + length - row.cached, r * width + length);
+      mask[r * width + capacity] = 1n;
+    });
     const outputs = await this.forward('decode', batch.length, 1, ids, mask, positions, this.cache);
     const logits = outputs['logits']!;
     const vocab = logits.dims[2]!;
     const data = logits.data as Float32Array;
-    this.cache = cacheFromOutputs(outputs);
+    this.cache = this.cache.append(outputs);
     for (const row of batch) row.cached += 1;
     const still = batch.filter((row, r) => this.emit(row, data.subarray(r * vocab, (r + 1) * vocab)));
     if (still.length !== batch.length) this.keep(still);
@@ -262,10 +268,9 @@ export class GenerationEngine {
    * only as long as the longest row, so padding that every row had is dropped.
    */
   private rebuild(sources: readonly RowSource[]): void {
-    const length = Math.max(0, ...sources.map(({ row }) => row.cached));
-    this.cache = assembleCache(
-      sources.map(({ row, cache, index }) => ({ cache, row: index, from: cacheLength(cache) - row.cached })),
-      length,
+    this.cache = BatchKvCache.assemble(
+      this.loaded.kvOutputs,
+      sources.map(({ row, cache, index }) => ({ cache, row: index, tokens: row.cached })),
     );
     this.running = sources.map(({ row }) => row);
   }
@@ -277,14 +282,14 @@ export class GenerationEngine {
     ids: BigInt64Array,
     mask: BigInt64Array,
     positions: BigInt64Array,
-    cache: KvCache,
+    cache: BatchKvCache,
   ): Promise<Record<string, Tensor>> {
     const stop = this.metrics?.forwardSeconds.startTimer({ phase });
     const outputs = (await this.loaded.model.forward({
       input_ids: new transformers.Tensor('int64', ids, [batch, width]),
       attention_mask: new transformers.Tensor('int64', mask, [batch, mask.length / batch]),
       position_ids: new transformers.Tensor('int64', positions, [batch, width]),
-      ...(Object.keys(cache).length > 0 ? { past_key_values: cache } : {}),
+      ...(cache.isEmpty ? {} : { past_key_values: cache.tensors }),
     })) as Record<string, Tensor>;
     stop?.();
     return outputs;

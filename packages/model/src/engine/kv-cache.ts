@@ -1,56 +1,119 @@
 import { transformers, type Tensor } from '../transformers';
 
 /**
- * A batch's KV cache: `past_key_values.{layer}.{key|value}` → tensors shaped [batch, heads, time, head_dim].
- * Rows are left-padded to a common length; the attention mask tells the model which slots are padding.
+ * How a decoder graph returns its KV cache:
+ * - `present`: the whole cache, past and new (`present.*`), as transformers.js's exports do. Simple, but
+ *   onnxruntime copies the whole cache out of the session on every step.
+ * - `delta`: only the new tokens' keys and values (`new_key_values.*`), which the engine appends to a buffer
+ *   with spare columns. The past goes in without a copy and only a few kilobytes come out per step.
  */
-export type KvCache = Record<string, Tensor>;
+export type KvOutputs = 'present' | 'delta';
 
-/** The cache a forward pass returned (`present.*`), renamed as the next pass's input (`past_key_values.*`). */
-export function cacheFromOutputs(outputs: Record<string, Tensor>): KvCache {
-  const cache: KvCache = {};
-  for (const [name, tensor] of Object.entries(outputs)) {
-    if (name.startsWith('present.')) cache[`past_key_values.${name.slice('present.'.length)}`] = tensor;
-  }
-  return cache;
-}
-
-/** Length of the time axis of a cache (0 for an empty one). */
-export function cacheLength(cache: KvCache): number {
-  const first = Object.values(cache)[0];
-  return first ? first.dims[2]! : 0;
-}
+const PAST = 'past_key_values.';
+const OUTPUT_PREFIX: Record<KvOutputs, string> = { present: 'present.', delta: 'new_key_values.' };
+/** Spare columns added when a delta cache grows, so it is reallocated only every this many steps. */
+const GROWTH = 64;
 
 interface RowSource {
-  cache: KvCache;
+  cache: BatchKvCache;
   row: number;
-  /** First time column to keep from the source. */
-  from: number;
+  /** How many of the row's most recent columns hold its tokens. */
+  tokens: number;
 }
 
 /**
- * Builds a cache from rows of other caches, each left-padded with zeros to `length`. Used when sequences join
- * the running batch (concatenation) and when finished ones leave it (selection, trimming shared padding).
+ * A batch's KV cache: per layer, keys and values shaped [batch, heads, capacity, head_dim]. The first `length`
+ * columns are in use; each row's tokens are right-aligned in them (left padding before), and the columns from
+ * `length` to `capacity` are spare. The attention mask marks padding and spare columns as absent.
  */
-export function assembleCache(rows: readonly RowSource[], length: number): KvCache {
-  const first = rows[0];
-  if (!first) return {};
-  const assembled: KvCache = {};
-  for (const name of Object.keys(first.cache)) {
-    const [, heads, , headDim] = first.cache[name]!.dims as [number, number, number, number];
-    const data = new Float32Array(rows.length * heads * length * headDim);
-    rows.forEach(({ cache, row, from }, target) => {
-      const source = cache[name]!;
-      const sourceLength = source.dims[2]!;
-      const kept = sourceLength - from;
-      const sourceData = source.data as Float32Array;
-      for (let head = 0; head < heads; head++) {
-        const start = ((row * heads + head) * sourceLength + from) * headDim;
-        const offset = ((target * heads + head) * length + (length - kept)) * headDim;
-        data.set(sourceData.subarray(start, start + kept * headDim), offset);
-      }
-    });
-    assembled[name] = new transformers.Tensor('float32', data, [rows.length, heads, length, headDim]);
+export class BatchKvCache {
+  private constructor(
+    readonly mode: KvOutputs,
+    /** `past_key_values.{layer}.{key|value}` → tensor. */
+    readonly tensors: Readonly<Record<string, Tensor>>,
+    readonly length: number,
+  ) {}
+
+  static empty(mode: KvOutputs): BatchKvCache {
+    return new BatchKvCache(mode, {}, 0);
   }
-  return assembled;
+
+  /** The cache a prefill over `width` columns produced (its past was empty, so both modes return it whole). */
+  static fromPrefill(mode: KvOutputs, outputs: Record<string, Tensor>, width: number): BatchKvCache {
+    return new BatchKvCache(mode, renamed(outputs, OUTPUT_PREFIX[mode]), width);
+  }
+
+  /** Columns of the past the next forward pass sees (used plus spare). */
+  get capacity(): number {
+    const first = Object.values(this.tensors)[0];
+    return first ? first.dims[2]! : 0;
+  }
+
+  get isEmpty(): boolean {
+    return Object.keys(this.tensors).length === 0;
+  }
+
+  /** The cache after a decode step of one token per row. */
+  append(outputs: Record<string, Tensor>): BatchKvCache {
+    if (this.mode === 'present') {
+      return new BatchKvCache(this.mode, renamed(outputs, OUTPUT_PREFIX.present), this.length + 1);
+    }
+    const grown = this.length < this.capacity ? this : this.regrown();
+    for (const [name, fresh] of Object.entries(renamed(outputs, OUTPUT_PREFIX.delta))) {
+      const target = grown.tensors[name]!;
+      const [rows, heads, capacity, headDim] = target.dims as [number, number, number, number];
+      const data = target.data as Float32Array;
+      const source = fresh.data as Float32Array;
+      for (let block = 0; block < rows * heads; block++) {
+        data.set(source.subarray(block * headDim, (block + 1) * headDim), (block * capacity + this.length) * headDim);
+      }
+    }
+    return new BatchKvCache(this.mode, grown.tensors, this.length + 1);
+  }
+
+  /**
+   * Builds a cache from rows of other caches, each right-aligned, as long as the longest row. Used when
+   * sequences join the batch (concatenation) and when finished ones leave (selection: padding that every row
+   * had disappears). A delta cache gets spare columns for the steps ahead.
+   */
+  static assemble(mode: KvOutputs, rows: readonly RowSource[]): BatchKvCache {
+    const length = Math.max(0, ...rows.map((r) => r.tokens));
+    const first = rows[0];
+    if (!first) return BatchKvCache.empty(mode);
+    const capacity = mode === 'delta' ? length + GROWTH : length;
+    const tensors: Record<string, Tensor> = {};
+    for (const name of Object.keys(first.cache.tensors)) {
+      const [, heads, , headDim] = first.cache.tensors[name]!.dims as [number, number, number, number];
+      const data = new Float32Array(rows.length * heads * capacity * headDim);
+      rows.forEach(({ cache, row, tokens }, target) => {
+        const source = cache.tensors[name]!;
+        const sourceCapacity = source.dims[2]!;
+        const sourceData = source.data as Float32Array;
+        for (let head = 0; head < heads; head++) {
+          const start = ((row * heads + head) * sourceCapacity + cache.length - tokens) * headDim;
+          const offset = ((target * heads + head) * capacity + length - tokens) * headDim;
+          data.set(sourceData.subarray(start, start + tokens * headDim), offset);
+        }
+      });
+      tensors[name] = new transformers.Tensor('float32', data, [rows.length, heads, capacity, headDim]);
+    }
+    return new BatchKvCache(mode, tensors, length);
+  }
+
+  /** The same rows with fresh spare columns. */
+  private regrown(): BatchKvCache {
+    const rows = Object.values(this.tensors)[0]!.dims[0]!;
+    return BatchKvCache.assemble(
+      this.mode,
+      Array.from({ length: rows }, (_, row) => ({ cache: this, row, tokens: this.length })),
+    );
+  }
+}
+
+function renamed(outputs: Record<string, Tensor>, prefix: string): Record<string, Tensor> {
+  const tensors: Record<string, Tensor> = {};
+  for (const [name, tensor] of Object.entries(outputs)) {
+    if (name.startsWith(prefix)) tensors[`${PAST}${name.slice(prefix.length)}`] = tensor;
+  }
+  return tensors;
 }
