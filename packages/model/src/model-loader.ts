@@ -5,13 +5,7 @@ import type { Logger } from '@strata/platform';
 import type { ModelConfig } from './model-config';
 import { ModelError } from './model-error';
 import type { KvOutputs } from './engine/kv-cache';
-import { ensureStarterModel, STARTER_SHAPE } from './starter';
-
-/**
- * File name (under `onnx/`, without dtype suffix) of a decoder that returns only the new tokens' KV cache, which
- * the batching engine prefers when a local model folder has one (the starter builder writes it).
- */
-export const KV_DELTA_MODEL_FILE = 'model_kv_delta';
+import { ensureStarterModel, KV_DELTA_MODEL_FILE, STARTER_SHAPE } from './starter';
 
 /** A model and its tokenizer, loaded once and shared by every request. */
 export interface LoadedModel {
@@ -64,6 +58,7 @@ export async function loadModel(config: ModelConfig, logger: Logger): Promise<Lo
 
 async function loadFrom(id: string, revision: string, config: ModelConfig, root: string): Promise<LoadedModel> {
   const started = process.hrtime.bigint();
+  // The batching engine prefers a decoder that returns only the new tokens' KV cache, when the folder has one.
   const suffix = config.MODEL_DTYPE === 'q8' ? '_quantized' : '';
   const kvOutputs: KvOutputs = existsSync(path.join(root, id, 'onnx', `${KV_DELTA_MODEL_FILE}${suffix}.onnx`))
     ? 'delta'

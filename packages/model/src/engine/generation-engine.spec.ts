@@ -6,6 +6,7 @@ import { modelEnvSchema } from '../model-config';
 import { ModelHost } from '../model-host';
 import { ensureStarterModel, STARTER_SHAPE } from '../starter';
 import type { TextGenerator } from '../text-generator';
+import { transformers } from '../transformers';
 import { GenerationEngine, type EngineLimits } from './generation-engine';
 import type { GenerationStep, PreparedGeneration } from './generation-request';
 
@@ -65,6 +66,24 @@ describe('GenerationEngine', () => {
     expect(together.map(ids)).toEqual(alone);
     // Each request stopped at its own length: sequences left the batch at different steps.
     expect(together.map((steps) => steps.length)).toEqual([12, 20, 12, 5, 16, 3]);
+  });
+
+  it('gives the same tokens with a full-cache (present) decoder as with the delta decoder', async () => {
+    expect(generator.loaded.kvOutputs).toBe('delta');
+    const standard = await transformers.AutoModelForCausalLM.from_pretrained(STARTER_SHAPE.modelId, {
+      dtype: 'fp32',
+    });
+    try {
+      const present = new GenerationEngine({ ...generator.loaded, model: standard, kvOutputs: 'present' }, limits());
+      const delta = new GenerationEngine(generator.loaded, limits());
+      // One long request makes the delta cache outgrow its spare columns several times.
+      const mix: typeof MIX = [...MIX, ['A long one', { max_new_tokens: 200 }]];
+      const run = (engine: GenerationEngine) =>
+        Promise.all(mix.map(([p, params]) => collect(engine.submit(request(p, params)))));
+      expect((await run(present)).map(ids)).toEqual((await run(delta)).map(ids));
+    } finally {
+      await standard.dispose();
+    }
   });
 
   it('lets a request join a running batch at the next step', async () => {

@@ -2,6 +2,7 @@ import * as ort from 'onnxruntime-node';
 import { onnx } from 'onnx-proto';
 
 import {
+  KV_DELTA_OUTPUT_PREFIX,
   buildGpt2Onnx,
   gpt2ParamCount,
   gpt2TensorSpecs,
@@ -442,6 +443,231 @@ describe('buildGpt2Onnx', () => {
     expect(() => toGpt2Weights(TINY, { ...weights, 'lm_head.weight': new Float32Array(1) })).toThrow(
       StarterModelError,
     );
+  });
+});
+
+describe("buildGpt2Onnx with cacheOutputs: 'delta'", () => {
+  const weights = randomWeights(TINY, 11);
+  const long = [4, 8, 15, 16, 23, 42, 9];
+  const short = [77, 1, 30, 2];
+  const pad = long.length - short.length;
+  /** A left-padded batch of two, masks and positions as transformers.js computes them. */
+  const prefill: [number[][], number[][], number[][]] = [
+    [long, [...range(0, pad).map(() => PAD), ...short]],
+    [long.map(() => 1), [...range(0, pad).map(() => 0), ...short.map(() => 1)]],
+    [range(0, long.length), [...range(0, pad).map(() => 1), ...range(0, short.length)]],
+  ];
+  let standard: ort.InferenceSession;
+  let delta: ort.InferenceSession;
+
+  beforeAll(async () => {
+    [standard, delta] = await Promise.all([
+      ort.InferenceSession.create(buildGpt2Onnx(TINY, weights)),
+      ort.InferenceSession.create(buildGpt2Onnx(TINY, weights, { cacheOutputs: 'delta' })),
+    ]);
+  });
+  afterAll(async () => {
+    await Promise.all([standard.release(), delta.release()]);
+  });
+
+  /** Runs `session` and returns every output. */
+  async function run(
+    session: ort.InferenceSession,
+    ids: number[][],
+    mask: number[][],
+    positions: number[][],
+    past: Cache,
+  ): Promise<Record<string, ort.Tensor>> {
+    return session.run({
+      input_ids: i64(ids),
+      attention_mask: i64(mask),
+      position_ids: i64(positions),
+      ...past,
+    });
+  }
+
+  function data(outputs: Record<string, ort.Tensor>, name: string): Float32Array {
+    const tensor = outputs[name];
+    if (tensor === undefined) throw new Error(`no output ${name}`);
+    return tensor.data as Float32Array;
+  }
+
+  /**
+   * Copies a compact cache [B, H, T, D] into the first T columns of a capacity buffer [B, H, capacity, D]
+   * whose other columns are zeros, as Strata's engine keeps it.
+   */
+  function withCapacity(cache: Cache, capacity: number): Cache {
+    const out: Cache = {};
+    for (const [name, tensor] of Object.entries(cache)) {
+      const [batch, heads, length, headDim] = tensor.dims as [number, number, number, number];
+      const source = tensor.data as Float32Array;
+      const target = new Float32Array(batch * heads * capacity * headDim);
+      for (let block = 0; block < batch * heads; block++) {
+        target.set(
+          source.subarray(block * length * headDim, (block + 1) * length * headDim),
+          block * capacity * headDim,
+        );
+      }
+      out[name] = new ort.Tensor('float32', target, [batch, heads, capacity, headDim]);
+    }
+    return out;
+  }
+
+  /** The last `count` time columns of a [B, H, T, D] tensor. */
+  function lastColumns(tensor: ort.Tensor, count: number): Float32Array {
+    const [batch, heads, length, headDim] = tensor.dims as [number, number, number, number];
+    const source = tensor.data as Float32Array;
+    const out = new Float32Array(batch * heads * count * headDim);
+    for (let block = 0; block < batch * heads; block++) {
+      out.set(
+        source.subarray((block * length + length - count) * headDim, (block + 1) * length * headDim),
+        block * count * headDim,
+      );
+    }
+    return out;
+  }
+
+  const cacheNames = range(0, TINY.nLayer).flatMap((i) => [`${i}.key`, `${i}.value`]);
+
+  it("declares the standard inputs and returns logits plus the new tokens' keys and values", () => {
+    const model = onnx.ModelProto.decode(buildGpt2Onnx(TINY, weights, { cacheOutputs: 'delta' }));
+    const reference = onnx.ModelProto.decode(buildGpt2Onnx(TINY, weights));
+    const dims = (v: onnx.IValueInfoProto): Array<string | number> =>
+      (v.type?.tensorType?.shape?.dim ?? []).map((d) => (d.dimParam ? d.dimParam : Number(d.dimValue)));
+    const signature = (values: onnx.IValueInfoProto[] | null | undefined): unknown[] =>
+      (values ?? []).map((v) => [v.name, v.type?.tensorType?.elemType, dims(v)]);
+    expect(signature(model.graph?.input)).toEqual(signature(reference.graph?.input));
+    expect(signature(model.graph?.output)).toEqual([
+      ['logits', onnx.TensorProto.DataType.FLOAT, ['batch_size', 'sequence_length', TINY.vocabSize]],
+      ...cacheNames.map((name) => [
+        `${KV_DELTA_OUTPUT_PREFIX}${name}`,
+        onnx.TensorProto.DataType.FLOAT,
+        ['batch_size', TINY.nHead, 'sequence_length', HEAD_DIM],
+      ]),
+    ]);
+    // The big cache tensors are never concatenated: every Concat in the graph works on shapes or scores.
+    for (const node of model.graph?.node ?? []) {
+      if (node.opType === 'Concat')
+        expect(node.input?.some((name) => name.startsWith('past_key_values.'))).toBe(false);
+    }
+    // The default is unchanged.
+    expect(
+      Buffer.compare(buildGpt2Onnx(TINY, weights), buildGpt2Onnx(TINY, weights, { cacheOutputs: 'present' })),
+    ).toBe(0);
+  });
+
+  it('prefills from an empty past like the standard graph: same logits, new keys and values = present', async () => {
+    const [expected, actual] = await Promise.all([
+      run(standard, ...prefill, emptyCache(TINY, 2)),
+      run(delta, ...prefill, emptyCache(TINY, 2)),
+    ]);
+    expect(actual['logits']?.dims).toEqual([2, long.length, TINY.vocabSize]);
+    expect(maxAbsDiff(data(actual, 'logits'), data(expected, 'logits'))).toBeLessThan(1e-5);
+    for (const name of cacheNames) {
+      expect(actual[`${KV_DELTA_OUTPUT_PREFIX}${name}`]?.dims).toEqual([
+        2,
+        TINY.nHead,
+        long.length,
+        HEAD_DIM,
+      ]);
+      expect(
+        maxAbsDiff(data(actual, `${KV_DELTA_OUTPUT_PREFIX}${name}`), data(expected, `present.${name}`)),
+      ).toBeLessThan(1e-5);
+    }
+    // Padding queries see only masked keys: finite, not NaN.
+    for (const value of data(actual, 'logits')) expect(Number.isFinite(value)).toBe(true);
+  });
+
+  it.each([
+    ['a decode step', [[50], [60]]],
+    [
+      'a three-token chunk (causal inside the chunk)',
+      [
+        [50, 51, 52],
+        [60, 61, 62],
+      ],
+    ],
+  ])(
+    'after a past in a capacity buffer with spare columns, %s matches the standard graph on the compact past',
+    async (_, chunk) => {
+      const first = await run(standard, ...prefill, emptyCache(TINY, 2));
+      const compact: Cache = {};
+      for (const name of cacheNames) {
+        const tensor = first[`present.${name}`];
+        if (tensor === undefined) throw new Error(`no present.${name}`);
+        compact[`past_key_values.${name}`] = tensor;
+      }
+      const spare = 5;
+      const S = row(chunk, 0).length;
+      const positions = [range(long.length, long.length + S), range(short.length, short.length + S)];
+      const padding = range(0, pad).map(() => 0);
+      const ones = (n: number): number[] => range(0, n).map(() => 1);
+      const expected = await run(
+        standard,
+        chunk,
+        [ones(long.length + S), [...padding, ...ones(short.length + S)]],
+        positions,
+        compact,
+      );
+      const actual = await run(
+        delta,
+        chunk,
+        [
+          [...ones(long.length), ...range(0, spare).map(() => 0), ...ones(S)],
+          [...padding, ...ones(short.length), ...range(0, spare).map(() => 0), ...ones(S)],
+        ],
+        positions,
+        withCapacity(compact, long.length + spare),
+      );
+      expect(actual['logits']?.dims).toEqual([2, S, TINY.vocabSize]);
+      expect(maxAbsDiff(data(actual, 'logits'), data(expected, 'logits'))).toBeLessThan(1e-5);
+      for (const name of cacheNames) {
+        const fresh = actual[`${KV_DELTA_OUTPUT_PREFIX}${name}`];
+        const present = expected[`present.${name}`];
+        if (fresh === undefined || present === undefined) throw new Error(`missing ${name}`);
+        expect(fresh.dims).toEqual([2, TINY.nHead, S, HEAD_DIM]);
+        expect(maxAbsDiff(fresh.data as Float32Array, lastColumns(present, S))).toBeLessThan(1e-5);
+      }
+      // The comparison can fail: spare columns that were not masked would change the result.
+      const unmasked = await run(
+        delta,
+        chunk,
+        [ones(long.length + spare + S), [...padding, ...ones(short.length + spare + S)]],
+        positions,
+        withCapacity(compact, long.length + spare),
+      );
+      expect(maxAbsDiff(data(unmasked, 'logits'), data(expected, 'logits'))).toBeGreaterThan(1e-3);
+    },
+  );
+
+  it('q8: the quantized delta graph loads, runs and matches the quantized standard graph', async () => {
+    const q8 = buildGpt2Onnx(TINY, weights, { cacheOutputs: 'delta', quantize: 'q8' });
+    const graph = onnx.ModelProto.decode(q8).graph;
+    expect((graph?.node ?? []).filter((n) => n.opType === 'DequantizeLinear')).toHaveLength(
+      1 + 4 * TINY.nLayer,
+    );
+    const [q8Delta, q8Standard] = await Promise.all([
+      ort.InferenceSession.create(q8),
+      ort.InferenceSession.create(buildGpt2Onnx(TINY, weights, { quantize: 'q8' })),
+    ]);
+    try {
+      const [expected, actual, fp32] = await Promise.all([
+        run(q8Standard, ...prefill, emptyCache(TINY, 2)),
+        run(q8Delta, ...prefill, emptyCache(TINY, 2)),
+        run(delta, ...prefill, emptyCache(TINY, 2)),
+      ]);
+      // Same int8 weights, so the two graphs agree far more closely than q8 agrees with fp32 (about 0.1 here).
+      expect(maxAbsDiff(data(actual, 'logits'), data(expected, 'logits'))).toBeLessThan(1e-4);
+      expect(maxAbsDiff(data(actual, 'logits'), data(fp32, 'logits'))).toBeGreaterThan(1e-2);
+      expect(actual[`${KV_DELTA_OUTPUT_PREFIX}1.value`]?.dims).toEqual([
+        2,
+        TINY.nHead,
+        long.length,
+        HEAD_DIM,
+      ]);
+    } finally {
+      await Promise.all([q8Delta.release(), q8Standard.release()]);
+    }
   });
 });
 

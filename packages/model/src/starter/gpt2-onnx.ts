@@ -6,7 +6,20 @@ import { StarterModelError } from './starter-model-error';
  * Version of everything this folder writes (graph layout, init scheme, tokenizer and config files). Bump it
  * whenever the output bytes change for the same inputs, so `ensureStarterModel` rebuilds stale folders.
  */
-export const STARTER_BUILDER_VERSION = '2';
+export const STARTER_BUILDER_VERSION = '3';
+
+/**
+ * The `producer_version` written into every graph. Kept apart from {@link STARTER_BUILDER_VERSION} so that a
+ * builder change which leaves a graph's layout alone (builder 3 only added `model_kv_delta.onnx`) does not
+ * change that graph's bytes. Bump it when a graph's layout changes.
+ */
+const GRAPH_PRODUCER_VERSION = '2';
+
+/** Prefix of the per-layer KV outputs of the standard graph: `present.{i}.key` / `.value`. */
+export const PRESENT_OUTPUT_PREFIX = 'present.';
+
+/** Prefix of the per-layer KV outputs of the KV-delta graph: `new_key_values.{i}.key` / `.value`. */
+export const KV_DELTA_OUTPUT_PREFIX = 'new_key_values.';
 
 /** GPT-2's `<|endoftext|>` id: its BOS, EOS and UNK token. */
 export const GPT2_END_OF_TEXT_ID = 50256;
@@ -86,8 +99,22 @@ export interface Gpt2TensorSpec {
   readonly init: Gpt2TensorInit;
 }
 
+/**
+ * What a graph returns for its KV cache:
+ * - `present`: `present.{i}.key` / `.value` = concat(past, new) along time, as transformers.js expects.
+ * - `delta`: `new_key_values.{i}.key` / `.value` = the keys and values of the input tokens only. The caller
+ *   keeps the cache and appends them; see {@link buildGpt2Onnx}.
+ */
+export type Gpt2CacheOutputs = 'present' | 'delta';
+
 /** Options for {@link buildGpt2Onnx}. */
 export interface BuildGpt2OnnxOptions {
+  /**
+   * `'present'` (default): the transformers.js interface. `'delta'`: the KV-delta decoder for a serving loop
+   * that owns its cache; same inputs, but only the new tokens' keys and values come out, and the past is
+   * never copied inside the graph. Combines with `quantize`.
+   */
+  readonly cacheOutputs?: Gpt2CacheOutputs;
   /**
    * `'q8'`: store the large matrices (`wte` and every block's four weight matrices) as int8 with a float32
    * scale per output channel and zero point 0, dequantized in the graph by `DequantizeLinear`. This is the
@@ -264,6 +291,16 @@ export function toGpt2Weights(
  * left-padded batches give the same results as each row alone. Position ids are taken as given (transformers.js
  * computes them from the mask), and must be below `nPositions`.
  *
+ * With `cacheOutputs: 'delta'` the inputs are the same, and the outputs are `logits` and per block
+ * `new_key_values.{i}.key` / `.value` (`[batch_size, nHead, sequence_length, headDim]`): the keys and values
+ * of the input tokens only. onnxruntime copies every output out of the session, so returning `present`
+ * copies the whole cache per step, and the in-graph concat copies it once more; this variant does neither.
+ * Attention is split instead: scores against the past (`Q·K_pastᵀ`) and against the new chunk (`Q·K_newᵀ`) are
+ * concatenated (they are small), masked, soft-maxed and split again, and the context is
+ * `probs_past·V_past + probs_new·V_new`. The past may therefore be a capacity buffer: columns whose
+ * `attention_mask` entry is 0 (left padding, or spare columns between a row's last token and the new chunk)
+ * are ignored, provided they hold finite values (zeros). A past of length 0 is accepted (prefill).
+ *
  * @throws StarterModelError (`config_invalid`) for an invalid config or weights.
  */
 export function buildGpt2Onnx(
@@ -275,6 +312,7 @@ export function buildGpt2Onnx(
   const { vocabSize: V, nPositions: P, nEmbd: E, nLayer: L, nHead: H, layerNormEpsilon: eps } = config;
   const D = E / H;
   const quantize = options.quantize === 'q8';
+  const delta = options.cacheOutputs === 'delta';
   const g = new OnnxGraphBuilder();
   const tensor = (name: Gpt2TensorName): Float32Array => {
     const data = weights[name];
@@ -349,6 +387,14 @@ export function buildGpt2Onnx(
   );
   const allowed = g.op('And', [causal, notPadding], { scope: mask });
   const attentionBias = g.op('Where', [allowed, g.constFloat(0), g.constFloat(MASKED_BIAS)], { scope: mask });
+  // The delta graph splits the attention probabilities back into their past and new parts: [past, new].
+  const pastAndNewLengths = delta
+    ? g.op(
+        'Concat',
+        [pastLen, seqLen].map((n) => g.op('Unsqueeze', [n, g.constInt64([0])], { scope: mask })),
+        { attrs: { axis: { int: 0 } }, scope: mask },
+      )
+    : undefined;
 
   const headsShape = g.constInt64([0, 0, H, D]);
   const mergedShape = g.constInt64([0, 0, E]);
@@ -388,35 +434,52 @@ export function buildGpt2Onnx(
     });
     if (q === undefined || k === undefined || v === undefined)
       throw new Error('unreachable: Split gave fewer outputs');
-    const heads = (t: string): string =>
+    // [batch, seq, E] -> [batch, H, seq, D]
+    const heads = (t: string, outputName?: string): string =>
       g.op('Transpose', [g.op('Reshape', [t, headsShape], { scope: attn })], {
         attrs: { perm: { ints: [0, 2, 1, 3] } },
         scope: attn,
+        ...(outputName === undefined ? {} : { outputName }),
       });
-    const presentKey = g.op('Concat', [layerPast.key, heads(k)], {
-      attrs: { axis: { int: 2 } },
-      scope: attn,
-      outputName: `present.${i}.key`,
-    });
-    const presentValue = g.op('Concat', [layerPast.value, heads(v)], {
-      attrs: { axis: { int: 2 } },
-      scope: attn,
-      outputName: `present.${i}.value`,
-    });
-    const keyT = g.op('Transpose', [presentKey], {
-      attrs: { perm: { ints: [0, 1, 3, 2] } },
-      scope: attn,
-    });
-    const scores = g.op(
-      'Div',
-      [g.op('MatMul', [heads(q), keyT], { scope: attn }), g.constFloat(Math.sqrt(D))],
-      { scope: attn },
-    );
-    const probs = g.op('Softmax', [g.op('Add', [scores, attentionBias], { scope: attn })], {
-      attrs: { axis: { int: -1 } },
-      scope: attn,
-    });
-    const context = g.op('MatMul', [probs, presentValue], { scope: attn });
+    let context: string;
+    if (pastAndNewLengths !== undefined) {
+      context = splitAttention(g, {
+        query: heads(q),
+        pastKey: layerPast.key,
+        pastValue: layerPast.value,
+        newKey: heads(k, `${KV_DELTA_OUTPUT_PREFIX}${i}.key`),
+        newValue: heads(v, `${KV_DELTA_OUTPUT_PREFIX}${i}.value`),
+        bias: attentionBias,
+        pastAndNewLengths,
+        headDim: D,
+        scope: attn,
+      });
+    } else {
+      const presentKey = g.op('Concat', [layerPast.key, heads(k)], {
+        attrs: { axis: { int: 2 } },
+        scope: attn,
+        outputName: `${PRESENT_OUTPUT_PREFIX}${i}.key`,
+      });
+      const presentValue = g.op('Concat', [layerPast.value, heads(v)], {
+        attrs: { axis: { int: 2 } },
+        scope: attn,
+        outputName: `${PRESENT_OUTPUT_PREFIX}${i}.value`,
+      });
+      const keyT = g.op('Transpose', [presentKey], {
+        attrs: { perm: { ints: [0, 1, 3, 2] } },
+        scope: attn,
+      });
+      const scores = g.op(
+        'Div',
+        [g.op('MatMul', [heads(q), keyT], { scope: attn }), g.constFloat(Math.sqrt(D))],
+        { scope: attn },
+      );
+      const probs = g.op('Softmax', [g.op('Add', [scores, attentionBias], { scope: attn })], {
+        attrs: { axis: { int: -1 } },
+        scope: attn,
+      });
+      context = g.op('MatMul', [probs, presentValue], { scope: attn });
+    }
     const merged = g.op(
       'Reshape',
       [g.op('Transpose', [context], { attrs: { perm: { ints: [0, 2, 1, 3] } }, scope: attn }), mergedShape],
@@ -447,19 +510,79 @@ export function buildGpt2Onnx(
   g.op('Reshape', [logits2d, logitsShape], { scope: '/lm_head', outputName: 'logits' });
 
   g.output('logits', OnnxType.FLOAT, ['batch_size', 'sequence_length', V]);
+  const [cachePrefix, cacheLength] = delta
+    ? [KV_DELTA_OUTPUT_PREFIX, 'sequence_length']
+    : [PRESENT_OUTPUT_PREFIX, 'total_sequence_length'];
   for (let i = 0; i < L; i++) {
-    g.output(`present.${i}.key`, OnnxType.FLOAT, ['batch_size', H, 'total_sequence_length', D]);
-    g.output(`present.${i}.value`, OnnxType.FLOAT, ['batch_size', H, 'total_sequence_length', D]);
+    g.output(`${cachePrefix}${i}.key`, OnnxType.FLOAT, ['batch_size', H, cacheLength, D]);
+    g.output(`${cachePrefix}${i}.value`, OnnxType.FLOAT, ['batch_size', H, cacheLength, D]);
   }
 
+  const description = `${L} layers, ${H} heads, n_embd ${E}, vocab ${V}${quantize ? ', int8 weights' : ''}`;
   return g.toModel({
-    graphName: 'gpt2',
+    graphName: delta ? 'gpt2_kv_delta' : 'gpt2',
     irVersion: IR_VERSION,
     opset: OPSET,
     producerName: 'strata-starter',
-    producerVersion: STARTER_BUILDER_VERSION,
-    docString: `GPT-2 decoder with KV cache: ${L} layers, ${H} heads, n_embd ${E}, vocab ${V}${quantize ? ', int8 weights' : ''}`,
+    producerVersion: GRAPH_PRODUCER_VERSION,
+    docString: delta
+      ? `GPT-2 decoder with KV-delta outputs (new_key_values.*): ${description}`
+      : `GPT-2 decoder with KV cache: ${description}`,
   });
+}
+
+/**
+ * Attention over a past the graph does not copy: scores against the past and against the new chunk are
+ * computed separately (`Q·K_pastᵀ` [B, H, S, P] and `Q·K_newᵀ` [B, H, S, S]), and only these small score
+ * tensors are concatenated, scaled, masked and soft-maxed together. The probabilities are split back into
+ * their past and new parts, and the context is `probs_past·V_past + probs_new·V_new` [B, H, S, D].
+ * The Transpose feeding each MatMul is fused by onnxruntime into a transposed-B matmul, so K_past is read
+ * in place.
+ */
+function splitAttention(
+  g: OnnxGraphBuilder,
+  a: {
+    readonly query: string;
+    readonly pastKey: string;
+    readonly pastValue: string;
+    readonly newKey: string;
+    readonly newValue: string;
+    /** Additive bias [B, 1, S, P + S]. */
+    readonly bias: string;
+    /** `[P, S]` as a 1-D int64 tensor. */
+    readonly pastAndNewLengths: string;
+    readonly headDim: number;
+    readonly scope: string;
+  },
+): string {
+  const { scope } = a;
+  const keysT = (keys: string): string =>
+    g.op('Transpose', [keys], { attrs: { perm: { ints: [0, 1, 3, 2] } }, scope });
+  const pastScores = g.op('MatMul', [a.query, keysT(a.pastKey)], { scope });
+  const newScores = g.op('MatMul', [a.query, keysT(a.newKey)], { scope });
+  const scores = g.op(
+    'Div',
+    [
+      g.op('Concat', [pastScores, newScores], { attrs: { axis: { int: -1 } }, scope }),
+      g.constFloat(Math.sqrt(a.headDim)),
+    ],
+    { scope },
+  );
+  const probs = g.op('Softmax', [g.op('Add', [scores, a.bias], { scope })], {
+    attrs: { axis: { int: -1 } },
+    scope,
+  });
+  const [pastProbs, newProbs] = g.opMulti('Split', [probs, a.pastAndNewLengths], 2, {
+    attrs: { axis: { int: -1 } },
+    scope,
+  });
+  if (pastProbs === undefined || newProbs === undefined)
+    throw new Error('unreachable: Split gave fewer outputs');
+  return g.op(
+    'Add',
+    [g.op('MatMul', [pastProbs, a.pastValue], { scope }), g.op('MatMul', [newProbs, a.newValue], { scope })],
+    { scope },
+  );
 }
 
 /**

@@ -5,6 +5,8 @@
 export {
   GPT2_END_OF_TEXT_ID,
   GPT2_LAYER_TENSORS,
+  KV_DELTA_OUTPUT_PREFIX,
+  PRESENT_OUTPUT_PREFIX,
   STARTER_BUILDER_VERSION,
   buildGpt2Onnx,
   gpt2ParamCount,
@@ -14,6 +16,7 @@ export {
   toGpt2Weights,
   validateGpt2Config,
   type BuildGpt2OnnxOptions,
+  type Gpt2CacheOutputs,
   type Gpt2Config,
   type Gpt2LayerTensor,
   type Gpt2TensorInit,
@@ -30,6 +33,7 @@ export {
 } from './gpt2-tokenizer';
 export {
   DISTILGPT2_SHAPE,
+  KV_DELTA_MODEL_FILE,
   STARTER_MANIFEST_FILE,
   STARTER_MODEL_SHAPES,
   STARTER_SHAPE,

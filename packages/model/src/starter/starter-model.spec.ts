@@ -7,8 +7,9 @@ import { transformers, type PreTrainedModel, type Tensor } from '../transformers
 
 const { AutoModelForCausalLM, AutoTokenizer, env } = transformers;
 
-import { STARTER_BUILDER_VERSION, type Gpt2Config } from './gpt2-onnx';
+import { KV_DELTA_OUTPUT_PREFIX, STARTER_BUILDER_VERSION, type Gpt2Config } from './gpt2-onnx';
 import {
+  KV_DELTA_MODEL_FILE,
   STARTER_MANIFEST_FILE,
   STARTER_SHAPE,
   ensureStarterModel,
@@ -36,6 +37,8 @@ const EXPECTED_FILES = [
   'tokenizer_config.json',
   'onnx/model.onnx',
   'onnx/model_quantized.onnx',
+  'onnx/model_kv_delta.onnx',
+  'onnx/model_kv_delta_quantized.onnx',
 ];
 
 let scratch: string;
@@ -52,6 +55,17 @@ async function listFiles(dir: string): Promise<string[]> {
     .filter((e) => e.isFile())
     .map((e) => path.relative(dir, path.join(e.parentPath, e.name)).split(path.sep).join('/'))
     .sort();
+}
+
+/** Largest absolute difference between two float32 tensors of the same size. */
+function maxAbsDiff(a: Tensor | undefined, b: Tensor | undefined): number {
+  if (a === undefined || b === undefined) throw new Error('missing tensor');
+  const x = a.data as Float32Array;
+  const y = b.data as Float32Array;
+  expect(x.length).toBe(y.length);
+  let max = 0;
+  for (let i = 0; i < x.length; i++) max = Math.max(max, Math.abs((x[i] ?? NaN) - (y[i] ?? NaN)));
+  return max;
 }
 
 async function sha256File(file: string): Promise<string> {
@@ -109,7 +123,10 @@ describe('writeModelFolder', () => {
       layer_norm_epsilon: 1e-5,
       tie_word_embeddings: true,
     });
-    expect(await listFiles(dir)).not.toContain('onnx/model_quantized.onnx');
+    expect((await listFiles(dir)).filter((f) => f.startsWith('onnx/'))).toEqual([
+      'onnx/model.onnx',
+      'onnx/model_kv_delta.onnx',
+    ]);
     const manifest = JSON.parse(await readFile(path.join(dir, STARTER_MANIFEST_FILE), 'utf8')) as Record<
       string,
       unknown
@@ -177,15 +194,134 @@ describe('the starter model in transformers.js 4', () => {
   it('is byte-for-byte the pinned starter build', async () => {
     // These hashes pin the output on every machine. If a change to the builder alters them on purpose,
     // bump STARTER_BUILDER_VERSION (so existing folders are rebuilt) and update the hashes.
+    // The two transformers.js graphs are still byte-for-byte builder 2's: builder 3 only added the KV-delta
+    // graphs, and must not have changed the files other consumers already load.
     const { files } = await ensureStarterModel(root);
     expect(
       Object.fromEntries(files.filter((f) => f.path.startsWith('onnx/')).map((f) => [f.path, f.sha256])),
     ).toEqual({
       'onnx/model.onnx': '64529f43f59b7ed40db62e6c24a973b13997e946b08a65a34ef2057940bbadc8',
       'onnx/model_quantized.onnx': 'e96d858fa0f990df78ae8bb30c950f2a9252f3f7c4b0d4a36c7f31a0581de50e',
+      'onnx/model_kv_delta.onnx': '539b85bbee33fc8b3b48965e44b5ca6cbdb573c1a5a45a63b7b52c7103fb3a02',
+      'onnx/model_kv_delta_quantized.onnx':
+        '9fa9be6140afe963bf175826a43ae87501d6df356630fddc8854d08d998d1f56',
     });
-    expect(STARTER_BUILDER_VERSION).toBe('2');
+    expect(STARTER_BUILDER_VERSION).toBe('3');
   });
+
+  it('names the KV-delta file as the model loader expects', () => {
+    expect(KV_DELTA_MODEL_FILE).toBe('model_kv_delta');
+  });
+
+  /**
+   * The KV-delta graph loaded through transformers.js as Strata's engine does. `model.forward` runs it: without
+   * `past_key_values` transformers.js feeds empty [batch, heads, 0, head_dim] past tensors (a prefill), and
+   * with them it passes the given tensors through. `generate()` cannot drive this graph (it looks for
+   * `present.*` outputs to build the next step's cache); it needs `onnx/model.onnx`.
+   */
+  it.each(['fp32', 'q8'] as const)(
+    'loads the KV-delta graph with dtype %s and matches the standard graph through model.forward',
+    async (dtype) => {
+      const options = { dtype, session_options: { extra: { session: { disable_quant_qdq: '1' } } } };
+      const [standard, delta] = await Promise.all([
+        AutoModelForCausalLM.from_pretrained(STARTER_SHAPE.modelId, options),
+        AutoModelForCausalLM.from_pretrained(STARTER_SHAPE.modelId, {
+          ...options,
+          model_file_name: KV_DELTA_MODEL_FILE,
+        }),
+      ]);
+      try {
+        const { nHead, nEmbd, nLayer, vocabSize } = STARTER_SHAPE.config;
+        const headDim = nEmbd / nHead;
+        const int64 = (values: bigint[], dims: number[]): Tensor =>
+          new transformers.Tensor('int64', BigInt64Array.from(values), dims);
+        const ids = [464n, 2068n, 7586n, 21831n, 18045n];
+        const prefix = ids.slice(0, -1);
+        const ones = (n: number): bigint[] => Array.from({ length: n }, () => 1n);
+
+        type Outputs = Record<string, Tensor>;
+
+        // Prefill without past_key_values.
+        const prefill = {
+          input_ids: int64(prefix, [1, prefix.length]),
+          attention_mask: int64(ones(prefix.length), [1, prefix.length]),
+        };
+        const [expected, actual] = (await Promise.all([
+          standard.forward(prefill),
+          delta.forward(prefill),
+        ])) as [Outputs, Outputs];
+        expect(Object.keys(actual).sort()).toEqual(
+          [
+            'logits',
+            ...Array.from({ length: nLayer }, (_, i) => [
+              `${KV_DELTA_OUTPUT_PREFIX}${i}.key`,
+              `${KV_DELTA_OUTPUT_PREFIX}${i}.value`,
+            ]).flat(),
+          ].sort(),
+        );
+        expect(maxAbsDiff(actual['logits'], expected['logits'])).toBeLessThan(1e-4);
+        expect(actual[`${KV_DELTA_OUTPUT_PREFIX}1.value`]?.dims).toEqual([1, nHead, prefix.length, headDim]);
+        expect(
+          maxAbsDiff(actual[`${KV_DELTA_OUTPUT_PREFIX}1.value`], expected['present.1.value']),
+        ).toBeLessThan(1e-4);
+
+        // A decode step with explicit position_ids and a past in a capacity buffer: 3 spare columns, masked.
+        // (Were they not masked, the logits would differ by about 0.07; under q8, loading the fp32 file
+        // instead would differ from the q8 standard graph by about 0.008.)
+        const spare = 3;
+        const capacity = prefix.length + spare;
+        const compact: Record<string, Tensor> = {};
+        const buffered: Record<string, Tensor> = {};
+        for (let i = 0; i < nLayer; i++) {
+          for (const kv of ['key', 'value']) {
+            const present = expected[`present.${i}.${kv}`];
+            if (present === undefined) throw new Error(`no present.${i}.${kv}`);
+            compact[`past_key_values.${i}.${kv}`] = present;
+            const data = new Float32Array(nHead * capacity * headDim);
+            for (let h = 0; h < nHead; h++) {
+              data.set(
+                (present.data as Float32Array).subarray(
+                  h * prefix.length * headDim,
+                  (h + 1) * prefix.length * headDim,
+                ),
+                h * capacity * headDim,
+              );
+            }
+            buffered[`past_key_values.${i}.${kv}`] = new transformers.Tensor('float32', data, [
+              1,
+              nHead,
+              capacity,
+              headDim,
+            ]);
+          }
+        }
+        const next = {
+          input_ids: int64(ids.slice(-1), [1, 1]),
+          position_ids: int64([BigInt(prefix.length)], [1, 1]),
+        };
+        const [expectedStep, actualStep] = (await Promise.all([
+          standard.forward({
+            ...next,
+            attention_mask: int64(ones(ids.length), [1, ids.length]),
+            past_key_values: compact,
+          }),
+          delta.forward({
+            ...next,
+            attention_mask: int64(
+              [...ones(prefix.length), ...Array.from({ length: spare }, () => 0n), 1n],
+              [1, capacity + 1],
+            ),
+            past_key_values: buffered,
+          }),
+        ])) as [Outputs, Outputs];
+        expect(actualStep['logits']?.dims).toEqual([1, 1, vocabSize]);
+        expect(maxAbsDiff(actualStep['logits'], expectedStep['logits'])).toBeLessThan(1e-4);
+        expect(actualStep[`${KV_DELTA_OUTPUT_PREFIX}0.key`]?.dims).toEqual([1, nHead, 1, headDim]);
+      } finally {
+        await Promise.all([standard.dispose(), delta.dispose()]);
+      }
+    },
+  );
 
   async function tokenize(texts: string[]): Promise<{ input_ids: Tensor; attention_mask: Tensor }> {
     const tokenizer = await AutoTokenizer.from_pretrained(STARTER_SHAPE.modelId);

@@ -14,6 +14,7 @@ import {
   initGpt2Weights,
   toGpt2Weights,
   validateGpt2Config,
+  type BuildGpt2OnnxOptions,
   type Gpt2Config,
   type Gpt2Weights,
 } from './gpt2-onnx';
@@ -24,6 +25,13 @@ import { StarterModelError } from './starter-model-error';
 /** The build manifest written last into every model folder; its presence marks a complete build. */
 export const STARTER_MANIFEST_FILE = 'strata-build.json';
 
+/**
+ * Base name of the KV-delta decoder in a model folder's `onnx/` (see `buildGpt2Onnx`'s `cacheOutputs`):
+ * `onnx/model_kv_delta.onnx`, and `onnx/model_kv_delta_quantized.onnx` for q8. transformers.js loads it with
+ * `from_pretrained(id, { model_file_name: KV_DELTA_MODEL_FILE })`.
+ */
+export const KV_DELTA_MODEL_FILE = 'model_kv_delta';
+
 /** A named model to build: where it goes, its architecture and its initial weights. */
 export interface StarterModelShape {
   /** Hugging Face style id; also the folder below the models root (`strata/starter-gpt2`). */
@@ -31,7 +39,10 @@ export interface StarterModelShape {
   readonly config: Gpt2Config;
   /** Seed of the deterministic initial weights. */
   readonly seed: number;
-  /** Also write `onnx/model_quantized.onnx` (transformers.js `dtype: 'q8'`). */
+  /**
+   * Also write the q8 graphs `onnx/model_quantized.onnx` (transformers.js `dtype: 'q8'`) and
+   * `onnx/model_kv_delta_quantized.onnx`.
+   */
   readonly quantized: boolean;
 }
 
@@ -75,7 +86,7 @@ export interface WriteModelFolderOptions {
   readonly weights?: Gpt2Weights;
   /** Seed for the initial weights; recorded in the manifest either way. */
   readonly seed: number;
-  /** Also write `onnx/model_quantized.onnx`. Default true. */
+  /** Also write `onnx/model_quantized.onnx` and `onnx/model_kv_delta_quantized.onnx`. Default true. */
   readonly quantized?: boolean;
 }
 
@@ -110,7 +121,8 @@ export interface EnsureStarterModelResult extends ModelFolderInfo {
  * (`env.localModelPath = rootDir`, `from_pretrained(modelId)`):
  *
  * `config.json`, `generation_config.json`, `tokenizer.json`, `tokenizer_config.json`, `onnx/model.onnx`,
- * optionally `onnx/model_quantized.onnx`, and last the manifest `strata-build.json`.
+ * optionally `onnx/model_quantized.onnx`, the KV-delta decoder `onnx/model_kv_delta.onnx` (and
+ * `onnx/model_kv_delta_quantized.onnx`) for Strata's engine, and last the manifest `strata-build.json`.
  *
  * Every file is written atomically (temporary file, then rename). The output is byte-identical for the same
  * inputs on any machine: JSON keys are sorted, there are no timestamps, and the weights are deterministic.
@@ -163,11 +175,19 @@ export async function writeModelFolder(
   const tokenizer = buildGpt2TokenizerFiles({ modelMaxLength: config.nPositions });
   await put('tokenizer.json', tokenizer.tokenizerJson);
   await put('tokenizer_config.json', tokenizer.tokenizerConfigJson);
-  await put('onnx/model.onnx', buildGpt2Onnx(config, weights));
-  if (quantized) {
-    await put('onnx/model_quantized.onnx', buildGpt2Onnx(config, weights, { quantize: 'q8' }));
-  } else {
-    await fs.rm(path.join(dir, 'onnx', 'model_quantized.onnx'), { force: true });
+  // One graph at a time: for the distilgpt2 shape each serialised graph is about 330 MB.
+  const graphs: Array<[file: string, options: BuildGpt2OnnxOptions]> = [
+    ['model', {}],
+    ['model_quantized', { quantize: 'q8' }],
+    [KV_DELTA_MODEL_FILE, { cacheOutputs: 'delta' }],
+    [`${KV_DELTA_MODEL_FILE}_quantized`, { cacheOutputs: 'delta', quantize: 'q8' }],
+  ];
+  for (const [file, graphOptions] of graphs) {
+    if (graphOptions.quantize === undefined || quantized) {
+      await put(`onnx/${file}.onnx`, buildGpt2Onnx(config, weights, graphOptions));
+    } else {
+      await fs.rm(path.join(dir, 'onnx', `${file}.onnx`), { force: true });
+    }
   }
 
   const paramCount = gpt2ParamCount(config);
