@@ -28,12 +28,14 @@ const cleanup = () => {
 
 let exitCode = 1;
 try {
-  const [postgres, kafka, swift] = await Promise.all([startPostgres(dir), startKafkaMock(dir), startSwift(dir)].map((p) =>
-    p.then((server) => {
-      stops.push(server.stop);
-      return server;
-    }),
-  ));
+  const [postgres, kafka, swift] = await Promise.all(
+    [startPostgres(dir), startKafkaMock(dir), startSwift(dir)].map((p) =>
+      p.then((server) => {
+        stops.push(server.stop);
+        return server;
+      }),
+    ),
+  );
   const env = {
     ...process.env,
     STRATA_IT_POSTGRES_URL: postgres.url,
@@ -47,7 +49,9 @@ try {
   };
   const child = spawn(command[0], command.slice(1), { stdio: 'inherit', env });
   for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal));
-  exitCode = await new Promise((resolve) => child.once('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0))));
+  exitCode = await new Promise((resolve) =>
+    child.once('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0))),
+  );
 } catch (error) {
   process.stderr.write(`[integration] cannot start the servers: ${error.stack ?? error}\n`);
   exitCode = 1;

@@ -3,7 +3,15 @@
 // Swift with its S3 API. Missing Debian packages are installed. Anything that cannot start throws: the
 // suites must fail loudly, never skip.
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, writeFileSync, chownSync, openSync, readFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  writeFileSync,
+  chownSync,
+  openSync,
+  readFileSync,
+} from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -26,14 +34,20 @@ export function ensureDebianPackages(needs) {
   if (missing.length === 0) return;
   const packages = [...new Set(missing.flatMap((m) => m.packages))];
   if (process.getuid?.() !== 0) {
-    throw new Error(`missing ${missing.map((m) => m.command).join(', ')}: run as root or apt-get install ${packages.join(' ')}`);
+    throw new Error(
+      `missing ${missing.map((m) => m.command).join(', ')}: run as root or apt-get install ${packages.join(' ')}`,
+    );
   }
   log(`installing ${packages.join(' ')}`);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
-  execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...packages], { stdio: 'inherit', env });
+  execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...packages], {
+    stdio: 'inherit',
+    env,
+  });
   for (const m of missing) {
-    if (!commandExists(m.command) && !existsSync(m.command)) throw new Error(`${m.command} is still missing after installing ${m.packages}`);
+    if (!commandExists(m.command) && !existsSync(m.command))
+      throw new Error(`${m.command} is still missing after installing ${m.packages}`);
   }
 }
 
@@ -62,21 +76,25 @@ async function waitForPort(port, what, child, timeoutMs = 30_000) {
       socket.once('error', () => resolve(false));
     });
     if (open) return;
-    if (Date.now() > deadline) throw new Error(`${what} did not listen on 127.0.0.1:${port} within ${timeoutMs} ms`);
+    if (Date.now() > deadline)
+      throw new Error(`${what} did not listen on 127.0.0.1:${port} within ${timeoutMs} ms`);
     await sleep(50);
   }
 }
 
 function postgresBinDir() {
   const root = '/usr/lib/postgresql';
-  const versions = existsSync(root) ? readdirSync(root).filter((v) => existsSync(path.join(root, v, 'bin/initdb'))) : [];
+  const versions = existsSync(root)
+    ? readdirSync(root).filter((v) => existsSync(path.join(root, v, 'bin/initdb')))
+    : [];
   const version = versions.includes('15') ? '15' : versions.sort((a, b) => Number(b) - Number(a))[0];
   return version ? path.join(root, version, 'bin') : undefined;
 }
 
 /** PostgreSQL (15 when installed) with trust auth for user postgres; returns its URL and a stop function. */
 export async function startPostgres(dir) {
-  if (!postgresBinDir()) ensureDebianPackages([{ command: '/usr/lib/postgresql/15/bin/initdb', packages: ['postgresql-15'] }]);
+  if (!postgresBinDir())
+    ensureDebianPackages([{ command: '/usr/lib/postgresql/15/bin/initdb', packages: ['postgresql-15'] }]);
   const bin = postgresBinDir();
   if (!bin) throw new Error('PostgreSQL binaries not found under /usr/lib/postgresql');
   const data = path.join(dir, 'pgdata');
@@ -98,8 +116,15 @@ export async function startPostgres(dir) {
   const port = await freePort();
   const logFile = path.join(dir, 'postgres.log');
   run(path.join(bin, 'pg_ctl'), [
-    '-D', data, '-l', logFile, '-w', '-t', '60',
-    '-o', `-p ${port} -k ${sockets} -c listen_addresses=127.0.0.1 -c max_connections=200`,
+    '-D',
+    data,
+    '-l',
+    logFile,
+    '-w',
+    '-t',
+    '60',
+    '-o',
+    `-p ${port} -k ${sockets} -c listen_addresses=127.0.0.1 -c max_connections=200`,
     'start',
   ]);
   log(`PostgreSQL on 127.0.0.1:${port}`);
@@ -118,13 +143,31 @@ export async function startPostgres(dir) {
 /** librdkafka's mock cluster with 3 brokers, kept alive by a kcat process; returns its bootstrap servers. */
 export async function startKafkaMock(dir) {
   ensureDebianPackages([{ command: 'kcat', packages: ['kcat'] }]);
-  const child = spawn('kcat', ['-C', '-t', 'strata-bootstrap', '-b', '127.0.0.1:1', '-X', 'test.mock.num.brokers=3', '-d', 'mock', '-q'], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-    detached: false,
-  });
+  const child = spawn(
+    'kcat',
+    [
+      '-C',
+      '-t',
+      'strata-bootstrap',
+      '-b',
+      '127.0.0.1:1',
+      '-X',
+      'test.mock.num.brokers=3',
+      '-d',
+      'mock',
+      '-q',
+    ],
+    {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      detached: false,
+    },
+  );
   const brokers = await new Promise((resolve, reject) => {
     let text = '';
-    const timer = setTimeout(() => reject(new Error(`kcat printed no mock cluster address:\n${text.slice(0, 2000)}`)), 20_000);
+    const timer = setTimeout(
+      () => reject(new Error(`kcat printed no mock cluster address:\n${text.slice(0, 2000)}`)),
+      20_000,
+    );
     const onData = (chunk) => {
       text += chunk.toString();
       const match = /Mock cluster \S+ bootstrap\.servers=(\S+)/.exec(text);
@@ -141,7 +184,8 @@ export async function startKafkaMock(dir) {
     child.stderr.on('data', onData);
     child.once('exit', (code) => reject(new Error(`kcat exited with code ${code}:\n${text.slice(0, 2000)}`)));
   });
-  for (const broker of brokers) await waitForPort(Number(broker.split(':')[1]), `mock broker ${broker}`, child);
+  for (const broker of brokers)
+    await waitForPort(Number(broker.split(':')[1]), `mock broker ${broker}`, child);
   log(`Kafka mock cluster (pid ${child.pid}) on ${brokers.join(',')}`);
   return {
     brokers,
@@ -168,7 +212,12 @@ export async function startSwift(dir) {
   mkdirSync(path.join(devices, 'sdb1'), { recursive: true });
   mkdirSync(swiftDir, { recursive: true });
   const user = os.userInfo().username;
-  const ports = { account: await freePort(), container: await freePort(), object: await freePort(), proxy: await freePort() };
+  const ports = {
+    account: await freePort(),
+    container: await freePort(),
+    object: await freePort(),
+    proxy: await freePort(),
+  };
   writeFileSync(
     path.join(swiftDir, 'swift.conf'),
     '[swift-hash]\nswift_hash_path_suffix = strata-it\nswift_hash_path_prefix = strata\n\n[storage-policy:0]\nname = Policy-0\ndefault = yes\n',
@@ -182,7 +231,9 @@ export async function startSwift(dir) {
     );
     const builder = path.join(swiftDir, `${kind}.builder`);
     execFileSync('swift-ring-builder', [builder, 'create', '10', '1', '1'], { stdio: 'ignore' });
-    execFileSync('swift-ring-builder', [builder, 'add', `r1z1-127.0.0.1:${ports[kind]}/sdb1`, '100'], { stdio: 'ignore' });
+    execFileSync('swift-ring-builder', [builder, 'add', `r1z1-127.0.0.1:${ports[kind]}/sdb1`, '100'], {
+      stdio: 'ignore',
+    });
     execFileSync('swift-ring-builder', [builder, 'rebalance'], { stdio: 'ignore' });
   }
   writeFileSync(
@@ -243,7 +294,12 @@ use = egg:swift#slo
   // The proxy answers /info once its middleware pipeline loaded.
   const endpoint = `http://127.0.0.1:${ports.proxy}`;
   const deadline = Date.now() + 30_000;
-  while ((await fetch(`${endpoint}/info`).then((r) => r.status, () => 0)) !== 200) {
+  while (
+    (await fetch(`${endpoint}/info`).then(
+      (r) => r.status,
+      () => 0,
+    )) !== 200
+  ) {
     if (Date.now() > deadline) throw new Error('Swift proxy did not answer /info');
     await sleep(100);
   }

@@ -1,4 +1,6 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { startGenerationService } from '@strata/application';
 import { STARTER_SHAPE } from '@strata/model';
@@ -14,9 +16,22 @@ interface Standalone {
 const MAIN = path.resolve(__dirname, '../dist/main.js');
 const MODEL_DIR = path.resolve(__dirname, '../../../.strata/models');
 
+const ADMIN_KEY = 'sk-strata-standalone-test-admin-0123456789abcdef';
+const AUTH = { authorization: `Bearer ${ADMIN_KEY}` };
+
+/** A data folder of its own, so tests never share a database with each other or with `pnpm start`. */
+const freshDataDir = () => mkdtempSync(path.join(os.tmpdir(), 'strata-standalone-'));
+
 async function startStandalone(env: Record<string, string> = {}): Promise<Standalone> {
   const child = spawn(process.execPath, [MAIN], {
-    env: { PATH: process.env['PATH'] ?? '', PORT: '0', LOG_LEVEL: 'info', ...env },
+    env: {
+      PATH: process.env['PATH'] ?? '',
+      PORT: '0',
+      LOG_LEVEL: 'info',
+      STRATA_DATA_DIR: freshDataDir(),
+      STRATA_ADMIN_KEY: ADMIN_KEY,
+      ...env,
+    },
   });
   let out = '';
   let err = '';
@@ -44,7 +59,7 @@ async function startStandalone(env: Record<string, string> = {}): Promise<Standa
 const generate = async (url: string, body: unknown) => {
   const response = await fetch(`${url}/generate`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...AUTH },
     body: JSON.stringify(body),
   });
   return { status: response.status, json: (await response.json()) as Record<string, any> };
@@ -67,6 +82,8 @@ describe('standalone (offline, default configuration)', () => {
       /Could not load Xenova\/distilgpt2; serving the bundled starter model/,
     );
     expect(standalone.stdout()).toContain(`curl -s ${standalone.url}/generate`);
+    // STRATA_ADMIN_KEY was given, so no key is created and none is printed.
+    expect(standalone.stdout()).not.toContain('created an admin API key');
     const root = (await (await fetch(`${standalone.url}/`)).json()) as Record<string, any>;
     expect(root).toMatchObject({
       status: 'ok',
@@ -90,6 +107,8 @@ describe('standalone (offline, default configuration)', () => {
         MODEL_ID: STARTER_SHAPE.modelId,
         MODEL_CACHE_DIR: MODEL_DIR,
         MODEL_OFFLINE: 'true',
+        STRATA_DATA_DIR: freshDataDir(),
+        STRATA_ADMIN_KEY: ADMIN_KEY,
       },
     });
     try {
@@ -106,7 +125,7 @@ describe('standalone (offline, default configuration)', () => {
 
   it('drains the request in flight on SIGTERM, then exits', async () => {
     const tokensSoFar = async () => {
-      const metrics = await (await fetch(`${standalone.url}/metrics`)).text();
+      const metrics = await (await fetch(`${standalone.url}/metrics`, { headers: AUTH })).text();
       return Number(/strata_generated_tokens_total\{[^}]*\} (\d+)/.exec(metrics)?.[1] ?? 0);
     };
     const before = await tokensSoFar();
@@ -125,6 +144,43 @@ describe('standalone (offline, default configuration)', () => {
     const { code, signal } = await standalone.exited;
     expect(code === 0 || signal === 'SIGTERM').toBe(true);
     await expect(fetch(`${standalone.url}/`)).rejects.toThrow();
+  });
+});
+
+describe('standalone security', () => {
+  it('creates an admin key on first start, prints it once, and accepts only keys', async () => {
+    const dataDir = freshDataDir();
+    const first = await startStandalone({ STRATA_DATA_DIR: dataDir, STRATA_ADMIN_KEY: '' });
+    let apiKey: string;
+    try {
+      apiKey = /created an admin API key.*\n\n\s+(sk-strata-\S+)/s.exec(first.stdout())?.[1] ?? '';
+      expect(apiKey).toMatch(/^sk-strata-/);
+      expect((await fetch(`${first.url}/`)).status).toBe(200);
+      expect((await fetch(`${first.url}/metrics`)).status).toBe(401);
+      const anonymous = await fetch(`${first.url}/generate`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ inputs: 'hi' }),
+      });
+      expect(anonymous.status).toBe(401);
+      const authed = await fetch(`${first.url}/generate`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${apiKey}` },
+        body: JSON.stringify({ inputs: 'hi', parameters: { max_new_tokens: 2 } }),
+      });
+      expect(authed.status).toBe(200);
+    } finally {
+      first.child.kill('SIGTERM');
+      await first.exited;
+    }
+    const second = await startStandalone({ STRATA_DATA_DIR: dataDir, STRATA_ADMIN_KEY: '' });
+    try {
+      expect(second.stdout()).not.toContain('created an admin API key');
+      expect((await fetch(`${second.url}/v1/models`, { headers: { authorization: `Bearer ${apiKey}` } })).status).toBe(200);
+    } finally {
+      second.child.kill('SIGTERM');
+      await second.exited;
+    }
   });
 });
 
@@ -148,6 +204,8 @@ describe('standalone start-up errors', () => {
         MODEL_FALLBACK: 'none',
         MODEL_OFFLINE: 'true',
         LOG_LEVEL: 'silent',
+        STRATA_DATA_DIR: freshDataDir(),
+        STRATA_ADMIN_KEY: ADMIN_KEY,
       },
     });
     let err = '';

@@ -1,5 +1,5 @@
 import { startGenerationService, type RunningGenerationService } from './start-generation-service';
-import { starterServiceEnv } from './starter-env.testing';
+import { ADMIN_HEADERS, starterServiceEnv } from './starter-env.testing';
 
 let service: RunningGenerationService;
 
@@ -24,7 +24,7 @@ const metric = async (name: string): Promise<number> => {
 const generate = (body: unknown, signal?: AbortSignal) =>
   fetch(`${service.url}/generate`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...ADMIN_HEADERS },
     body: JSON.stringify(body),
     ...(signal ? { signal } : {}),
   });
@@ -48,7 +48,7 @@ describe('cancellation', () => {
     const controller = new AbortController();
     const response = await fetch(`${service.url}/generate_stream`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...ADMIN_HEADERS },
       body: JSON.stringify({ inputs: 'stream then vanish', parameters: { max_new_tokens: 256 } }),
       signal: controller.signal,
     });

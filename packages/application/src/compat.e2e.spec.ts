@@ -2,7 +2,7 @@ import { InferenceClient } from '@huggingface/inference';
 import OpenAI from 'openai';
 import { STARTER_SHAPE } from '@strata/model';
 import { startGenerationService, type RunningGenerationService } from './start-generation-service';
-import { starterServiceEnv } from './starter-env.testing';
+import { ADMIN_HEADERS, TEST_ADMIN_KEY, starterServiceEnv } from './starter-env.testing';
 
 let service: RunningGenerationService;
 
@@ -18,13 +18,13 @@ afterAll(async () => {
 });
 
 describe('Hugging Face @huggingface/inference client against an endpoint URL', () => {
-  const hf = new InferenceClient();
+  const hf = new InferenceClient(TEST_ADMIN_KEY);
 
   it('textGeneration returns the same text as a direct /generate call', async () => {
     const direct = (await (
       await fetch(`${service.url}/generate`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', ...ADMIN_HEADERS },
         body: JSON.stringify({ inputs: 'The meaning of life is', parameters: { max_new_tokens: 10 } }),
       })
     ).json()) as { generated_text: string };
@@ -71,7 +71,7 @@ describe('Hugging Face @huggingface/inference client against an endpoint URL', (
 });
 
 describe('official openai client', () => {
-  const openai = () => new OpenAI({ baseURL: `${service.url}/v1`, apiKey: 'unused', maxRetries: 0 });
+  const openai = () => new OpenAI({ baseURL: `${service.url}/v1`, apiKey: TEST_ADMIN_KEY, maxRetries: 0 });
 
   it('lists the served model', async () => {
     const models = await openai().models.list();
@@ -125,7 +125,7 @@ describe('official openai client', () => {
     expect(chat.usage!.completion_tokens).toBe(5);
     const rendered = await fetch(`${service.url}/tokenize`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...ADMIN_HEADERS },
       body: JSON.stringify({ inputs: 'System: Be brief.\nUser: Hello!\nAssistant:' }),
     });
     expect(chat.usage!.prompt_tokens).toBe(((await rendered.json()) as unknown[]).length);
@@ -214,13 +214,13 @@ describe('TGI /generate_stream', () => {
     const direct = (await (
       await fetch(`${service.url}/generate`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', ...ADMIN_HEADERS },
         body: JSON.stringify(body),
       })
     ).json()) as any;
     const response = await fetch(`${service.url}/generate_stream`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...ADMIN_HEADERS },
       body: JSON.stringify(body),
     });
     expect(response.headers.get('content-type')).toContain('text/event-stream');
@@ -241,7 +241,7 @@ describe('TGI /generate_stream', () => {
   it('answers a bad request with a JSON error before any event', async () => {
     const response = await fetch(`${service.url}/generate_stream`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...ADMIN_HEADERS },
       body: JSON.stringify({ inputs: 'x', parameters: { top_p: 7 } }),
     });
     expect(response.status).toBe(422);
@@ -251,7 +251,10 @@ describe('TGI /generate_stream', () => {
 
 describe('TGI info and tokenize', () => {
   it('describes the model and limits', async () => {
-    const info = (await (await fetch(`${service.url}/info`)).json()) as Record<string, unknown>;
+    const info = (await (await fetch(`${service.url}/info`, { headers: ADMIN_HEADERS })).json()) as Record<
+      string,
+      unknown
+    >;
     expect(info).toMatchObject({
       model_id: STARTER_SHAPE.modelId,
       model_dtype: 'float32',
@@ -264,7 +267,7 @@ describe('TGI info and tokenize', () => {
   it('tokenizes with GPT-2 ids and character offsets', async () => {
     const response = await fetch(`${service.url}/tokenize`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...ADMIN_HEADERS },
       body: JSON.stringify({ inputs: 'Hello world' }),
     });
     expect(await response.json()).toEqual([

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { Controller, Get, Header, Inject, NotFoundException, Param, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { GENERATION_API_OPTIONS, type GenerationApiOptions } from './generation-api.options';
+import { Requires } from './governance/auth.decorators';
 import { buildOpenApiDocument } from './openapi-document';
 
 /** Swagger UI's files, served from the swagger-ui-dist package so the docs work offline. */
@@ -26,7 +27,8 @@ const DOCS_PAGE = `<!doctype html>
 </html>
 `;
 
-/** `GET /openapi.json` and the Swagger UI at `/docs`. */
+/** `GET /openapi.json` and the Swagger UI at `/docs`, for any key that may generate. */
+@Requires('generate')
 @Controller()
 export class DocsController {
   private readonly document: Record<string, unknown>;

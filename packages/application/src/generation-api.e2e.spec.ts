@@ -4,14 +4,14 @@ import { ModelHost, modelEnvSchema, STARTER_SHAPE } from '@strata/model';
 import { loadConfig } from '@strata/platform';
 import { createGenerationApp } from './create-generation-app';
 import { startGenerationService, type RunningGenerationService } from './start-generation-service';
-import { starterServiceEnv } from './starter-env.testing';
+import { ADMIN_HEADERS, starterServiceEnv } from './starter-env.testing';
 
 let service: RunningGenerationService;
 
 const post = (path: string, body: unknown, init: RequestInit = {}) =>
   fetch(`${service.url}${path}`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...ADMIN_HEADERS },
     body: typeof body === 'string' ? body : JSON.stringify(body),
     ...init,
   });
@@ -228,7 +228,7 @@ describe('bad input gets a clear 4xx and the server stays up', () => {
   });
 
   it('answers an unknown route with 404 in the same error shape', async () => {
-    const response = await fetch(`${service.url}/nope`);
+    const response = await fetch(`${service.url}/nope`, { headers: ADMIN_HEADERS });
     expect(response.status).toBe(404);
     expect(((await response.json()) as any).error.code).toBe('not_found');
   });
@@ -272,16 +272,16 @@ describe('observability and docs', () => {
   });
 
   it('serves an OpenAPI document generated from the request schemas, and a docs page', async () => {
-    const doc = (await (await fetch(`${service.url}/openapi.json`)).json()) as any;
+    const doc = (await (await fetch(`${service.url}/openapi.json`, { headers: ADMIN_HEADERS })).json()) as any;
     expect(doc.openapi).toBe('3.1.0');
     expect(Object.keys(doc.paths)).toEqual(
       expect.arrayContaining(['/', '/generate', '/health/ready', '/metrics']),
     );
     expect(doc.components.schemas.GenerateRequest.properties.parameters).toBeDefined();
-    const page = await fetch(`${service.url}/docs`);
+    const page = await fetch(`${service.url}/docs`, { headers: ADMIN_HEADERS });
     expect(page.headers.get('content-type')).toContain('text/html');
     expect(await page.text()).toContain('/openapi.json');
-    const bundle = await fetch(`${service.url}/docs/swagger-ui-bundle.js`);
+    const bundle = await fetch(`${service.url}/docs/swagger-ui-bundle.js`, { headers: ADMIN_HEADERS });
     expect(bundle.status).toBe(200);
     expect(bundle.headers.get('content-type')).toContain('javascript');
   });
@@ -299,6 +299,9 @@ describe('before the model is loaded', () => {
         metrics: createMetricsRegistry({ defaultMetrics: false }),
         logger,
         version: '0.0.0',
+        governance: service.governance,
+        metricsPublic: true,
+        retentionDays: { generation: 183, denied: 365, admin: 2555, erasure: 2555, retention: 2555 },
       },
       { HTTP_BODY_LIMIT: 1024 * 1024 },
     );
@@ -311,7 +314,7 @@ describe('before the model is loaded', () => {
       expect(await ready.json()).toEqual({ status: 'loading' });
       const response = await fetch(`${url}/generate`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', ...ADMIN_HEADERS },
         body: JSON.stringify({ inputs: 'hi' }),
       });
       expect(response.status).toBe(503);

@@ -1,10 +1,13 @@
 import { Module, type Provider } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
 import { DocsController } from './docs.controller';
 import {
   GENERATION_API_OPTIONS,
   GenerationApiConfigurableModule,
   type GenerationApiOptions,
 } from './generation-api.options';
+import { AdminController } from './governance/admin.controller';
+import { ApiKeyGuard } from './governance/api-key.guard';
 import { HealthController } from './health.controller';
 import { MetricsController } from './metrics.controller';
 import { OpenAiController } from './openai.controller';
@@ -23,8 +26,10 @@ const fromOptions = (token: symbol, pick: (o: GenerationApiOptions) => unknown):
  * Business applications import it into their own Nest app with `register` or `registerAsync`.
  */
 @Module({
-  controllers: [HealthController, TgiController, OpenAiController, MetricsController, DocsController],
+  controllers: [HealthController, TgiController, OpenAiController, AdminController, MetricsController, DocsController],
   providers: [
+    // Every route is authenticated and authorized unless it is marked public.
+    { provide: APP_GUARD, useClass: ApiKeyGuard },
     fromOptions(MODEL_HOST, (o) => o.modelHost),
     fromOptions(METRICS_REGISTRY, (o) => o.metrics),
     fromOptions(APP_LOGGER, (o) => o.logger),

@@ -1,4 +1,5 @@
 import { ConfigurableModuleBuilder } from '@nestjs/common';
+import type { GovernanceService, RecordClass } from '@strata/governance';
 import type { ModelHost } from '@strata/model';
 import type { Logger, MetricsRegistry } from '@strata/platform';
 
@@ -9,6 +10,12 @@ export interface GenerationApiOptions {
   logger: Logger;
   /** The version reported on `/`. */
   version: string;
+  /** Identity, policy, limits, guardrails and audit for every route. */
+  governance: GovernanceService;
+  /** Serve `/metrics` without a key. */
+  metricsPublic: boolean;
+  /** Retention periods the retention job applies, by audit record class. */
+  retentionDays: Record<RecordClass, number>;
 }
 
 export const {

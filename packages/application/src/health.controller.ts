@@ -2,9 +2,11 @@ import { Controller, Get, HttpStatus, Inject, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import type { ModelHost } from '@strata/model';
 import { GENERATION_API_OPTIONS, type GenerationApiOptions } from './generation-api.options';
+import { Public } from './governance/auth.decorators';
 import { MODEL_HOST } from './tokens';
 
-/** Health root and Kubernetes probes. */
+/** Health root and Kubernetes probes: the only routes open without a key. */
+@Public()
 @Controller()
 export class HealthController {
   constructor(

@@ -4,5 +4,8 @@ export * from './generation-api.options';
 export * from './http-errors';
 export * from './openapi-document';
 export * from './tokens';
+export * from './platform-runtime';
 export * from './start-generation-service';
+export * from './governance/auth.decorators';
+export * from './governance/governed-generation';
 export * from './version';

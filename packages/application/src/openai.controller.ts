@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { Body, Controller, Get, HttpCode, Inject, Post, Res } from '@nestjs/common';
-import type { FastifyReply } from 'fastify';
+import { Body, Controller, Get, HttpCode, Inject, Post, Req, Res } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import {
   ChatCompletionRequestSchema,
   CompletionRequestSchema,
@@ -10,7 +10,11 @@ import {
   type OpenAiFinishReason,
   type Usage,
 } from '@strata/contracts';
+import type { Caller } from '@strata/governance';
 import type { GenerationStep, ModelHost, PreparedGeneration, TextGenerator } from '@strata/model';
+import { GENERATION_API_OPTIONS, type GenerationApiOptions } from './generation-api.options';
+import { CurrentCaller, Requires } from './governance/auth.decorators';
+import { governedGeneration, subjectOf } from './governance/governed-generation';
 import { StopSequenceFilter } from './openai-stream-text';
 import { parseBody } from './parse-body';
 import { clientAbortSignal } from './request-abort';
@@ -22,6 +26,7 @@ const COMPLETIONS_DEFAULT_MAX_TOKENS = 16;
 
 interface OpenAiSampling {
   model: string;
+  user?: string | undefined;
   /** TGI extensions, on `/v1/completions` only. */
   do_sample?: boolean | undefined;
   top_k?: number | undefined;
@@ -73,9 +78,13 @@ const CHAT: Shape = {
 };
 
 /** OpenAI's API (completions, chat completions, models), so the official SDKs and their ecosystem work. */
+@Requires('generate')
 @Controller('v1')
 export class OpenAiController {
-  constructor(@Inject(MODEL_HOST) private readonly host: ModelHost) {}
+  constructor(
+    @Inject(MODEL_HOST) private readonly host: ModelHost,
+    @Inject(GENERATION_API_OPTIONS) private readonly options: GenerationApiOptions,
+  ) {}
 
   @Get('models')
   models(): Record<string, unknown> {
@@ -88,21 +97,30 @@ export class OpenAiController {
 
   @Post('completions')
   @HttpCode(200)
-  async completions(@Body() body: unknown, @Res() reply: FastifyReply): Promise<void> {
+  async completions(
+    @Body() body: unknown,
+    @CurrentCaller() caller: Caller,
+    @Req() http: FastifyRequest,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
     const request = parseBody(CompletionRequestSchema, body);
-    const generator = this.generatorFor(request.model);
+    this.generatorFor(request.model);
     const maxNewTokens = request.max_tokens ?? COMPLETIONS_DEFAULT_MAX_TOKENS;
-    await this.answer(generator, request, request.prompt, maxNewTokens, COMPLETION, reply);
+    await this.answer({ caller, http, reply, route: '/v1/completions' }, request, request.prompt, maxNewTokens, COMPLETION);
   }
 
   @Post('chat/completions')
   @HttpCode(200)
-  async chatCompletions(@Body() body: unknown, @Res() reply: FastifyReply): Promise<void> {
+  async chatCompletions(
+    @Body() body: unknown,
+    @CurrentCaller() caller: Caller,
+    @Req() http: FastifyRequest,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
     const request = parseBody(ChatCompletionRequestSchema, body);
-    const generator = this.generatorFor(request.model);
-    const prompt = generator.chatPrompt(request.messages);
+    const prompt = this.generatorFor(request.model).chatPrompt(request.messages);
     const maxNewTokens = request.max_completion_tokens ?? request.max_tokens;
-    await this.answer(generator, request, prompt, maxNewTokens, CHAT, reply);
+    await this.answer({ caller, http, reply, route: '/v1/chat/completions' }, request, prompt, maxNewTokens, CHAT);
   }
 
   /**
@@ -122,18 +140,22 @@ export class OpenAiController {
   }
 
   private async answer(
-    generator: TextGenerator,
+    context: { caller: Caller; http: FastifyRequest; reply: FastifyReply; route: string },
     request: OpenAiSampling,
     prompt: string,
     maxNewTokens: number | undefined,
     shape: Shape,
-    reply: FastifyReply,
   ): Promise<void> {
+    const { reply } = context;
     const stops = request.stop === undefined ? [] : [request.stop].flat();
-    const prepared = inOpenAiTerms(shape, () =>
-      generator.prepare(prompt, toTgiParameters(request, stops, maxNewTokens)),
-    );
-    const steps = generator.stream(prepared, clientAbortSignal(reply));
+    const { generator, prepared, steps } = await governedGeneration(this.options.governance, this.host, context.caller, {
+      route: context.route,
+      prompt,
+      parameters: toTgiParameters(request, stops, maxNewTokens),
+      subjectId: subjectOf(context.http.headers, request.user),
+      signal: clientAbortSignal(reply),
+      prepare: (prepare) => inOpenAiTerms(shape, prepare),
+    });
     const head = {
       id: `${shape.idPrefix}-${randomUUID().replaceAll('-', '')}`,
       created: Math.floor(Date.now() / 1000),
@@ -151,7 +173,7 @@ export class OpenAiController {
         }
       }
       text = StopSequenceFilter.strip(text, stops);
-      if (request.return_full_text) text = prompt + text;
+      if (request.return_full_text) text = prepared.prompt + text;
       void reply.send({ ...head, object: shape.object, choices: [shape.choice(text, finish)], usage });
       return;
     }

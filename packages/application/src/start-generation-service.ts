@@ -1,17 +1,23 @@
+import path from 'node:path';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { ModelHost, ModelMetrics, modelEnvSchema, type LoadedModel } from '@strata/model';
 import {
-  createLogger,
-  createMetricsRegistry,
-  loadConfig,
-  type Environment,
-  type Logger,
-} from '@strata/platform';
+  createGovernance,
+  governanceEnvSchema,
+  loadSigningKey,
+  retentionDays,
+  type GovernanceService,
+} from '@strata/governance';
+import { ModelHost, ModelMetrics, modelEnvSchema, type LoadedModel } from '@strata/model';
+import { createLogger, createMetricsRegistry, loadConfig, type Environment, type Logger } from '@strata/platform';
 import { createGenerationApp, httpEnvSchema } from './create-generation-app';
+import { openPlatformRuntime, runtimeEnvSchema, type PlatformRuntime } from './platform-runtime';
 import { STRATA_VERSION } from './version';
 
 /** Every variable a generation service reads. */
-export const generationServiceEnvSchema = modelEnvSchema.extend(httpEnvSchema.shape);
+export const generationServiceEnvSchema = modelEnvSchema
+  .extend(httpEnvSchema.shape)
+  .extend(governanceEnvSchema.shape)
+  .extend(runtimeEnvSchema.shape);
 
 export interface GenerationServiceOptions {
   /** Service name in logs and metrics. */
@@ -19,6 +25,13 @@ export interface GenerationServiceOptions {
   env: Environment;
   /** Defaults of this deployable, applied under the environment. */
   defaults?: Environment;
+  /**
+   * The standalone's behaviour: on first start, with no admin key and no STRATA_ADMIN_KEY, create one and hand
+   * it to this callback, which shows it once. Without it, the service only warns.
+   */
+  onAdminKeyCreated?: (apiKey: string) => void;
+  /** Sign audit checkpoints with a key kept in the data folder when AUDIT_SIGNING_KEY is not set. */
+  keepSigningKeyInDataDir?: boolean;
   /** Called once the model is loaded and the API is serving it. */
   onReady?: (url: string, loaded: LoadedModel, logger: Logger) => void;
 }
@@ -26,24 +39,42 @@ export interface GenerationServiceOptions {
 export interface RunningGenerationService {
   app: NestFastifyApplication;
   host: ModelHost;
+  governance: GovernanceService;
+  runtime: PlatformRuntime;
   url: string;
   close(): Promise<void>;
 }
 
 /**
- * Starts a generation service: validates its environment, listens at once (liveness passes, readiness waits),
- * then loads the model. A bad variable or a model that cannot be loaded rejects with a message saying how to fix
- * it, after the server was closed again.
+ * Starts a generation service: validates its environment, opens its database and event bus, sets up
+ * governance (migrations, bootstrap admin key), listens at once (liveness passes, readiness waits), then loads
+ * the model. A bad variable or a model that cannot be loaded rejects with a message saying how to fix it, after
+ * everything opened was closed again.
  */
-export async function startGenerationService(
-  options: GenerationServiceOptions,
-): Promise<RunningGenerationService> {
+export async function startGenerationService(options: GenerationServiceOptions): Promise<RunningGenerationService> {
   const config = loadConfig(generationServiceEnvSchema, { ...options.defaults, ...definedOnly(options.env) });
   const logger = createLogger({ name: options.service, level: config.LOG_LEVEL });
   const metrics = createMetricsRegistry({ defaultLabels: { service: options.service } });
+  const runtime = await openPlatformRuntime(config, options.service, logger, metrics);
+  const signingKeyFile = options.keepSigningKeyInDataDir
+    ? path.resolve(config.STRATA_DATA_DIR, 'audit-signing-key.pem')
+    : undefined;
+  const signingKey = loadSigningKey(config, signingKeyFile);
+  if (!signingKey) logger.warn('AUDIT_SIGNING_KEY is not set: audit checkpoints will not be signed');
+  const governance = await createGovernance(runtime.database, config, { signingKey, logger });
+  await bootstrapAdmin(governance, config.STRATA_ADMIN_KEY, logger, options.onAdminKeyCreated);
+
   const host = new ModelHost(config, logger, new ModelMetrics(metrics));
   const app = await createGenerationApp(
-    { modelHost: host, metrics, logger, version: STRATA_VERSION },
+    {
+      modelHost: host,
+      metrics,
+      logger,
+      version: STRATA_VERSION,
+      governance,
+      metricsPublic: config.METRICS_PUBLIC,
+      retentionDays: retentionDays(config),
+    },
     config,
   );
   await app.listen({ port: config.PORT, host: config.HOST });
@@ -54,6 +85,8 @@ export async function startGenerationService(
   const close = async () => {
     await app.close();
     await host.stop();
+    await governance.audit.drain();
+    await runtime.close();
   };
   try {
     const loaded = await host.start();
@@ -62,7 +95,38 @@ export async function startGenerationService(
     await close();
     throw error;
   }
-  return { app, host, url, close };
+  return { app, host, governance, runtime, url, close };
+}
+
+async function bootstrapAdmin(
+  governance: GovernanceService,
+  provided: string | undefined,
+  logger: Logger,
+  onCreated: ((apiKey: string) => void) | undefined,
+): Promise<void> {
+  if (provided) {
+    const record = await governance.keys.registerBootstrapKey(provided);
+    logger.info({ keyId: record.keyId }, 'bootstrap admin key from STRATA_ADMIN_KEY is registered');
+    return;
+  }
+  if (await governance.keys.hasAdminKey()) return;
+  if (!onCreated) {
+    logger.warn('no admin API key exists: set STRATA_ADMIN_KEY to create one');
+    return;
+  }
+  const { apiKey, record } = await governance.keys.create(
+    { tenant: 'platform', name: 'first-start admin', roles: ['admin'] },
+    null,
+  );
+  await governance.record({
+    recordClass: 'admin',
+    action: 'keys.create',
+    outcome: 'allowed',
+    keyId: null,
+    tenant: 'platform',
+    details: { key_id: record.keyId, roles: record.roles, reason: 'first start' },
+  });
+  onCreated(apiKey);
 }
 
 function definedOnly(env: Environment): Environment {

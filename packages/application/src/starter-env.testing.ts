@@ -1,3 +1,5 @@
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { ensureStarterModel, STARTER_SHAPE } from '@strata/model';
 import type { Environment } from '@strata/platform';
@@ -5,7 +7,16 @@ import type { Environment } from '@strata/platform';
 /** Where tests keep the deterministic starter model: the checkout's own `.strata/models`, built once. */
 export const TEST_MODEL_DIR = path.resolve(__dirname, '../../../.strata/models');
 
-/** Environment of a generation service serving the starter model offline on a free port. */
+/** The bootstrap admin key of test services; tests authenticate with it unless they test keys themselves. */
+export const TEST_ADMIN_KEY = 'sk-strata-test-admin-0123456789abcdefghijklmnop';
+
+/** Headers that authenticate as the test admin. */
+export const ADMIN_HEADERS = { authorization: `Bearer ${TEST_ADMIN_KEY}` } as const;
+
+/**
+ * Environment of a generation service serving the starter model offline on a free port, with its own empty
+ * database and the test admin key.
+ */
 export async function starterServiceEnv(overrides: Environment = {}): Promise<Environment> {
   await ensureStarterModel(TEST_MODEL_DIR);
   return {
@@ -15,6 +26,9 @@ export async function starterServiceEnv(overrides: Environment = {}): Promise<En
     MODEL_ID: STARTER_SHAPE.modelId,
     MODEL_CACHE_DIR: TEST_MODEL_DIR,
     MODEL_OFFLINE: 'true',
+    STRATA_DATA_DIR: mkdtempSync(path.join(os.tmpdir(), 'strata-test-')),
+    STRATA_ADMIN_KEY: TEST_ADMIN_KEY,
+    METRICS_PUBLIC: 'true',
     ...overrides,
   };
 }

@@ -1,5 +1,5 @@
-import { Body, Controller, Get, HttpCode, Inject, Post, Res } from '@nestjs/common';
-import type { FastifyReply } from 'fastify';
+import { Body, Controller, Get, HttpCode, Inject, Post, Req, Res } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import {
   GenerateRequestSchema,
   MAX_STOP_SEQUENCES,
@@ -8,7 +8,10 @@ import {
   type GenerateResponse,
   type TokenizedToken,
 } from '@strata/contracts';
+import type { Caller } from '@strata/governance';
 import type { ModelHost } from '@strata/model';
+import { CurrentCaller, Requires } from './governance/auth.decorators';
+import { governedGeneration, subjectOf } from './governance/governed-generation';
 import { GENERATION_API_OPTIONS, type GenerationApiOptions } from './generation-api.options';
 import { parseBody } from './parse-body';
 import { clientAbortSignal } from './request-abort';
@@ -16,6 +19,7 @@ import { openSse } from './sse';
 import { MODEL_HOST } from './tokens';
 
 /** Hugging Face Text Generation Inference's API: existing TGI clients work against Strata unchanged. */
+@Requires('generate')
 @Controller()
 export class TgiController {
   constructor(
@@ -28,11 +32,20 @@ export class TgiController {
   @HttpCode(200)
   async generate(
     @Body() body: unknown,
+    @CurrentCaller() caller: Caller,
+    @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<GenerateResponse> {
     const { inputs, parameters } = parseBody(GenerateRequestSchema, body);
-    const generator = this.host.generator();
-    return generator.generate(generator.prepare(inputs, parameters), clientAbortSignal(reply));
+    const run = await governedGeneration(this.options.governance, this.host, caller, {
+      route: '/generate',
+      prompt: inputs,
+      parameters: parameters ?? {},
+      subjectId: subjectOf(request.headers),
+      signal: clientAbortSignal(reply),
+    });
+    for await (const step of run.steps) if (step.final) return step.final;
+    throw new StrataError('generation_failed', 'generation ended without a result');
   }
 
   /**
@@ -40,12 +53,21 @@ export class TgiController {
    * carries `generated_text` and `details`. A client that disconnects frees its batch slot at the next step.
    */
   @Post('generate_stream')
-  async generateStream(@Body() body: unknown, @Res() reply: FastifyReply): Promise<void> {
+  async generateStream(
+    @Body() body: unknown,
+    @CurrentCaller() caller: Caller,
+    @Req() http: FastifyRequest,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
     const { inputs, parameters } = parseBody(GenerateRequestSchema, body);
-    const generator = this.host.generator();
     // Token log-probabilities are part of every stream event, so they are always computed here.
-    const request = generator.prepare(inputs, { ...parameters, details: true });
-    const steps = generator.stream(request, clientAbortSignal(reply));
+    const { prepared: request, steps } = await governedGeneration(this.options.governance, this.host, caller, {
+      route: '/generate_stream',
+      prompt: inputs,
+      parameters: { ...parameters, details: true },
+      subjectId: subjectOf(http.headers),
+      signal: clientAbortSignal(reply),
+    });
     const sse = openSse(reply);
     let index = 0;
     try {

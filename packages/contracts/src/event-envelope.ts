@@ -95,11 +95,15 @@ export function buildEnvelope<TType extends string, TData>(
   };
   const envelope = EventEnvelopeSchema.safeParse(candidate);
   if (!envelope.success) {
-    throw new EventInvalidError(`invalid ${type} v${version} envelope: ${describeIssues(envelope.error, '')}`);
+    throw new EventInvalidError(
+      `invalid ${type} v${version} envelope: ${describeIssues(envelope.error, '')}`,
+    );
   }
   const payload = dataSchema.safeParse(data);
   if (!payload.success) {
-    throw new EventInvalidError(`invalid ${type} v${version} payload: ${describeIssues(payload.error, 'data')}`);
+    throw new EventInvalidError(
+      `invalid ${type} v${version} payload: ${describeIssues(payload.error, 'data')}`,
+    );
   }
   return { ...envelope.data, type, data: payload.data } as EventEnvelope<TType, TData>;
 }

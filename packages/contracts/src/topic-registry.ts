@@ -23,7 +23,8 @@ export interface TopicDefinition<TType extends string = string, TData = unknown>
 }
 
 /** The envelope type a topic carries. */
-export type EventOf<T> = T extends TopicDefinition<infer TType, infer TData> ? EventEnvelope<TType, TData> : never;
+export type EventOf<T> =
+  T extends TopicDefinition<infer TType, infer TData> ? EventEnvelope<TType, TData> : never;
 
 /** The payload type a topic carries. */
 export type PayloadOf<T> = T extends TopicDefinition<string, infer TData> ? TData : never;
@@ -35,7 +36,11 @@ const TOPIC_NAME = /^[a-z][a-z0-9_-]*(\.[a-z0-9_-]+)*\.v[1-9][0-9]*(\.dlq)?$/;
  * Defines a topic named `strata.<type>.v<version>`. Never change the schema of a defined topic: define the
  * next version beside it, publish both while consumers migrate, then retire the old one.
  */
-export function defineTopic<const TType extends string, const TVersion extends number, S extends z.ZodType>(spec: {
+export function defineTopic<
+  const TType extends string,
+  const TVersion extends number,
+  S extends z.ZodType,
+>(spec: {
   type: TType;
   version: TVersion;
   data: S;
@@ -44,7 +49,13 @@ export function defineTopic<const TType extends string, const TVersion extends n
   const name = `strata.${spec.type}.v${spec.version}` as const;
   if (!TOPIC_NAME.test(name)) throw new Error(`invalid topic name ${name}`);
   if (!Number.isInteger(spec.version) || spec.version < 1) throw new Error(`invalid version ${spec.version}`);
-  return { name, type: spec.type, version: spec.version, data: spec.data as z.ZodType<z.output<S>>, description: spec.description };
+  return {
+    name,
+    type: spec.type,
+    version: spec.version,
+    data: spec.data as z.ZodType<z.output<S>>,
+    description: spec.description,
+  };
 }
 
 /** Builds a validated event for `topic`; throws `EventInvalidError` when `data` breaks the topic's schema. */

@@ -1,0 +1,120 @@
+import type { GenerateParameters, GeneratedToken } from '@strata/contracts';
+import { StrataError } from '@strata/contracts';
+import { StreamingOutputGuard, type Caller, type GovernanceService } from '@strata/governance';
+import type { GenerationStep, ModelHost, PreparedGeneration, TextGenerator } from '@strata/model';
+
+export interface GovernedRequest {
+  /** The route, recorded as the audit action's context (`/generate`, `/v1/chat/completions`, …). */
+  route: string;
+  prompt: string;
+  parameters: Partial<GenerateParameters>;
+  /** The data subject the prompt is about (an end user), for GDPR erasure; defaults to the key. */
+  subjectId?: string | undefined;
+  signal?: AbortSignal;
+  /** Called with the prepared request, before generation starts (endpoints map limit errors here). */
+  prepare?: (prepare: () => PreparedGeneration) => PreparedGeneration;
+}
+
+export interface GovernedGeneration {
+  generator: TextGenerator;
+  prepared: PreparedGeneration;
+  /** Steps whose text went through the output guardrails. Ends with the audit record written. */
+  steps: AsyncIterable<GenerationStep>;
+}
+
+/**
+ * Runs one generation under governance, in the order an auditor expects: policy decision (model allowlist,
+ * max_new_tokens cap), rate limits, input guardrails, generation, output guardrails (streamed text is released
+ * only once checked), then the audit record (redacted prompt and answer, parameters, guardrail actions,
+ * latency, tokens) and the token charge. Every path, failures and cancellations included, is audited.
+ */
+export async function governedGeneration(
+  governance: GovernanceService,
+  host: ModelHost,
+  caller: Caller,
+  request: GovernedRequest,
+): Promise<GovernedGeneration> {
+  const generator = host.generator();
+  const model = generator.loaded.id;
+  const maxNewTokens = request.parameters.max_new_tokens ?? generator.config.MAX_NEW_TOKENS;
+  await governance.authorize(caller, 'generate', { model, maxNewTokens });
+  await governance.admit(caller, request.route);
+  const input = await governance.guardInput(caller, request.prompt, request.route, model);
+  const prepare = () => generator.prepare(input.text, request.parameters);
+  const prepared = request.prepare ? request.prepare(prepare) : prepare();
+  const started = performance.now();
+  const upstream = generator.stream(prepared, request.signal);
+
+  async function* steps(): AsyncGenerator<GenerationStep> {
+    const guard = new StreamingOutputGuard(caller.guardrails);
+    let text = '';
+    let generated = 0;
+    let outcome = 'failed';
+    let finishReason: string | undefined;
+    let failure: string | undefined;
+    try {
+      for await (const step of upstream) {
+        generated += 1;
+        let delta = guard.push(step.textDelta);
+        if (step.final) delta += guard.finish();
+        text += delta;
+        if (!step.final) {
+          yield { ...step, textDelta: delta };
+          continue;
+        }
+        finishReason = step.finishReason;
+        outcome = 'allowed';
+        const masked = guard.actions.some((action) => action.mode === 'mask');
+        const generatedText = prepared.returnFullText ? prepared.prompt + text : text;
+        const details = step.final.details && {
+          ...step.final.details,
+          // Token texts would reveal what the output guardrails masked in the text.
+          tokens: masked ? step.final.details.tokens.map(blankText) : step.final.details.tokens,
+        };
+        yield { ...step, textDelta: delta, final: { generated_text: generatedText, ...(details ? { details } : {}) } };
+      }
+    } catch (error) {
+      outcome = error instanceof StrataError && error.code === 'cancelled' ? 'cancelled' : 'failed';
+      if (error instanceof StrataError && error.code === 'guardrail_blocked') outcome = 'blocked';
+      failure = error instanceof Error ? error.message : String(error);
+      throw error;
+    } finally {
+      const promptTokens = prepared.promptIds.length;
+      await governance.record({
+        recordClass: 'generation',
+        action: 'generate',
+        outcome,
+        keyId: caller.principal.keyId,
+        tenant: caller.principal.tenant,
+        model,
+        subjectId: request.subjectId ?? null,
+        details: {
+          route: request.route,
+          model_revision: generator.loaded.revision,
+          parameters: request.parameters,
+          seed: prepared.seed ?? null,
+          decision: 'allowed',
+          guardrails: { input: input.actions, output: guard.actions },
+          latency_ms: Math.round(performance.now() - started),
+          prompt_tokens: promptTokens,
+          completion_tokens: generated,
+          finish_reason: finishReason ?? null,
+          ...(failure ? { error: failure } : {}),
+        },
+        personal: { input: governance.redactForAudit(input.text), output: governance.redactForAudit(text) },
+      });
+      await governance.limiter.charge(caller.principal, promptTokens + generated);
+    }
+  }
+
+  return { generator, prepared, steps: steps() };
+}
+
+const blankText = (token: GeneratedToken): GeneratedToken => ({ ...token, text: '' });
+
+/** The data subject a request names: `x-strata-subject`, or OpenAI's `user` field. */
+export function subjectOf(headers: Record<string, string | string[] | undefined>, user?: string): string | undefined {
+  const header = headers['x-strata-subject'];
+  const value = (Array.isArray(header) ? header[0] : header) ?? user;
+  return value?.trim() || undefined;
+}

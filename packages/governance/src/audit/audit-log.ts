@@ -1,0 +1,407 @@
+import { createPublicKey, randomUUID, type KeyObject } from 'node:crypto';
+import type { Database, Queryable } from '@strata/platform';
+import {
+  chainRow,
+  ChainVerifier,
+  digestPayload,
+  GENESIS_HASH,
+  RECORD_CLASSES,
+  signCheckpoint,
+  type AuditHeader,
+  type ChainProblem,
+  type ChainRow,
+  type Checkpoint,
+  type RecordClass,
+} from './audit-chain';
+import { SubjectKeys, type SealedPayload } from './subject-keys';
+
+/** What a caller records. Personal data goes in `personal` only: it is encrypted per data subject. */
+export interface AuditEntry {
+  recordClass: RecordClass;
+  action: string;
+  outcome: string;
+  keyId?: string | null;
+  tenant?: string | null;
+  model?: string | null;
+  /** The data subject the personal fields are about (an end user id); defaults to the calling key. */
+  subjectId?: string | null;
+  details?: Record<string, unknown>;
+  personal?: Record<string, unknown>;
+}
+
+/** A record as read back: header plus the decrypted personal fields, or a note that they are gone. */
+export interface AuditView extends AuditHeader {
+  personal: Record<string, unknown> | null;
+  personalState: 'present' | 'none' | 'erased' | 'expired';
+  hash: string;
+}
+
+export interface AuditQuery {
+  from?: Date;
+  to?: Date;
+  keyId?: string;
+  tenant?: string;
+  model?: string;
+  recordClass?: RecordClass;
+  /** Continue after this seq (pagination). */
+  afterSeq?: number;
+  limit?: number;
+}
+
+export interface VerifyReport {
+  ok: boolean;
+  records: number;
+  checkpoints: number;
+  /** The first record found wrong, and why. */
+  firstProblem?: ChainProblem;
+}
+
+export interface AuditLogOptions {
+  /** Ed25519 key that signs checkpoints. */
+  signingKey?: KeyObject;
+  /** Public key to check checkpoints with; derived from `signingKey` when omitted. */
+  verifyKey?: KeyObject;
+  signingKeyId?: string;
+  /** Sign a checkpoint every this many records. */
+  checkpointEvery?: number;
+  /** Runs in the append transaction, e.g. to put `governance.audit.recorded` events in the outbox. */
+  onAppended?: (tx: Queryable, records: readonly ChainRow[]) => Promise<void>;
+  now?: () => Date;
+}
+
+interface Pending {
+  entry: AuditEntry;
+  resolve: (header: AuditHeader) => void;
+  reject: (error: unknown) => void;
+}
+
+interface AuditRow {
+  seq: number;
+  id: string;
+  occurred_at: Date;
+  record_class: string;
+  action: string;
+  outcome: string;
+  key_id: string | null;
+  tenant: string | null;
+  model: string | null;
+  subject_id: string | null;
+  header: AuditHeader;
+  payload: unknown;
+  payload_digest: string;
+  prev_hash: string;
+  hash: string;
+}
+
+const COLUMNS = [
+  'seq', 'id', 'occurred_at', 'record_class', 'action', 'outcome', 'key_id', 'tenant', 'model', 'subject_id',
+  'header', 'payload', 'payload_digest', 'prev_hash', 'hash',
+] as const;
+
+/** Serialises appends across processes sharing one database: only one writer extends the chain at a time. */
+const CHAIN_LOCK = 0x5354_4101;
+const MAX_BATCH = 256;
+
+/**
+ * The append-only, hash-chained audit log on the database port (PGlite embedded, PostgreSQL at scale).
+ *
+ * Appends are group-committed: while one transaction extends the chain, new entries queue and go in the next
+ * one, so throughput grows with concurrency while every append still resolves only once it is durable.
+ */
+export class AuditLog {
+  private readonly subjects = new SubjectKeys();
+  private queue: Pending[] = [];
+  private flushing: Promise<void> | undefined;
+  private readonly now: () => Date;
+  private readonly verifyKey: KeyObject | undefined;
+
+  constructor(
+    private readonly database: Database,
+    private readonly options: AuditLogOptions = {},
+  ) {
+    this.now = options.now ?? (() => new Date());
+    this.verifyKey =
+      options.verifyKey ?? (options.signingKey ? createPublicKey(options.signingKey) : undefined);
+  }
+
+  /** Appends a record; resolves with its header once it is committed. */
+  append(entry: AuditEntry): Promise<AuditHeader> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ entry, resolve, reject });
+      this.startFlush();
+    });
+  }
+
+  /** Waits until every queued append is committed. */
+  async drain(): Promise<void> {
+    while (this.flushing) await this.flushing;
+  }
+
+  private startFlush(): void {
+    this.flushing ??= this.flush().finally(() => {
+      this.flushing = undefined;
+      if (this.queue.length > 0) this.startFlush();
+    });
+  }
+
+  private async flush(): Promise<void> {
+    const batch = this.queue.splice(0, MAX_BATCH);
+    try {
+      const headers = await this.database.transaction(async (tx) => {
+        await tx.query('select pg_advisory_xact_lock($1)', [CHAIN_LOCK]);
+        const last = await tx.query<{ seq: number; hash: string }>(
+          'select seq, hash from governance_audit_log order by seq desc limit 1',
+        );
+        let seq = last.rows[0]?.seq ?? 0;
+        let prevHash = last.rows[0]?.hash ?? GENESIS_HASH;
+        const rows: ChainRow[] = [];
+        for (const { entry } of batch) {
+          seq += 1;
+          const row = chainRow(prevHash, this.header(seq, entry), await this.seal(tx, entry));
+          rows.push(row);
+          prevHash = row.hash;
+        }
+        await insertRows(tx, rows);
+        await this.checkpoint(tx, rows);
+        await this.options.onAppended?.(tx, rows);
+        return rows.map((row) => row.header);
+      });
+      batch.forEach((pending, i) => pending.resolve(headers[i]!));
+    } catch (error) {
+      for (const pending of batch) pending.reject(error);
+    }
+  }
+
+  private header(seq: number, entry: AuditEntry): AuditHeader {
+    return {
+      seq,
+      id: randomUUID(),
+      occurredAt: this.now().toISOString(),
+      recordClass: entry.recordClass,
+      action: entry.action,
+      outcome: entry.outcome,
+      keyId: entry.keyId ?? null,
+      tenant: entry.tenant ?? null,
+      model: entry.model ?? null,
+      subjectId: subjectOf(entry),
+      details: entry.details ?? {},
+    };
+  }
+
+  private async seal(tx: Queryable, entry: AuditEntry): Promise<SealedPayload | null> {
+    const subject = subjectOf(entry);
+    if (!entry.personal || subject === null) return null;
+    return SubjectKeys.seal(await this.subjects.keyFor(tx, subject), subject, entry.personal);
+  }
+
+  private async checkpoint(tx: Queryable, rows: readonly ChainRow[]): Promise<void> {
+    const { signingKey, checkpointEvery = 100, signingKeyId = 'default' } = this.options;
+    if (!signingKey) return;
+    for (const row of rows) {
+      if (row.header.seq % checkpointEvery !== 0) continue;
+      const checkpoint = signCheckpoint(row, signingKey, signingKeyId, this.now().toISOString());
+      await tx.query(
+        'insert into governance_audit_checkpoints (seq, hash, signed_at, key_id, signature) values ($1, $2, $3, $4, $5)',
+        [checkpoint.seq, checkpoint.hash, checkpoint.signedAt, checkpoint.keyId, checkpoint.signature],
+      );
+    }
+  }
+
+  /** Records matching `query`, oldest first, with personal fields decrypted where their key still exists. */
+  async search(query: AuditQuery = {}): Promise<AuditView[]> {
+    const { rows } = await this.database.query<AuditRow>(
+      `select ${COLUMNS.join(', ')} from governance_audit_log
+        where ($1::timestamptz is null or occurred_at >= $1) and ($2::timestamptz is null or occurred_at < $2)
+          and ($3::text is null or key_id = $3) and ($4::text is null or tenant = $4)
+          and ($5::text is null or model = $5) and ($6::text is null or record_class = $6)
+          and seq > $7
+        order by seq limit $8`,
+      [
+        query.from ?? null,
+        query.to ?? null,
+        query.keyId ?? null,
+        query.tenant ?? null,
+        query.model ?? null,
+        query.recordClass ?? null,
+        query.afterSeq ?? 0,
+        Math.min(query.limit ?? 100, 10_000),
+      ],
+    );
+    return Promise.all(rows.map((row) => this.view(row)));
+  }
+
+  /** Writes every matching record as one JSON line, page by page, so exports of any size stream. */
+  async exportJsonl(query: Omit<AuditQuery, 'afterSeq' | 'limit'>, write: (line: string) => void | Promise<void>) {
+    let afterSeq = 0;
+    let count = 0;
+    for (;;) {
+      const page = await this.search({ ...query, afterSeq, limit: 1000 });
+      for (const record of page) await write(`${JSON.stringify(record)}\n`);
+      count += page.length;
+      if (page.length < 1000) return count;
+      afterSeq = page.at(-1)!.seq;
+    }
+  }
+
+  /** Checks the whole chain and every checkpoint, and reports the first bad record. */
+  async verify(): Promise<VerifyReport> {
+    const verifier = new ChainVerifier(this.verifyKey);
+    const checkpoints = (
+      await this.database.query<{ seq: number; hash: string; signed_at: Date; key_id: string; signature: string }>(
+        'select seq, hash, signed_at, key_id, signature from governance_audit_checkpoints order by seq',
+      )
+    ).rows.map(
+      (row): Checkpoint => ({
+        seq: Number(row.seq),
+        hash: row.hash,
+        signedAt: new Date(row.signed_at).toISOString(),
+        keyId: row.key_id,
+        signature: row.signature,
+      }),
+    );
+    let nextCheckpoint = 0;
+    let afterSeq = -1;
+    for (;;) {
+      const { rows } = await this.database.query<AuditRow>(
+        `select ${COLUMNS.join(', ')} from governance_audit_log where seq > $1 order by seq limit 1000`,
+        [afterSeq],
+      );
+      for (const row of rows) {
+        const problem = columnsProblem(row) ?? verifier.push(toChainRow(row));
+        if (problem) return { ok: false, records: verifier.checked, checkpoints: nextCheckpoint, firstProblem: problem };
+        while (checkpoints[nextCheckpoint] && checkpoints[nextCheckpoint]!.seq <= row.seq) {
+          const bad = verifier.checkpoint(checkpoints[nextCheckpoint]!);
+          if (bad) return { ok: false, records: verifier.checked, checkpoints: nextCheckpoint, firstProblem: bad };
+          nextCheckpoint += 1;
+        }
+      }
+      if (rows.length < 1000) break;
+      afterSeq = rows.at(-1)!.seq;
+    }
+    const dangling = checkpoints[nextCheckpoint];
+    if (dangling) {
+      return {
+        ok: false,
+        records: verifier.checked,
+        checkpoints: nextCheckpoint,
+        firstProblem: { seq: dangling.seq, reason: 'a checkpoint names a record that is not there' },
+      };
+    }
+    return { ok: true, records: verifier.checked, checkpoints: nextCheckpoint };
+  }
+
+  /**
+   * GDPR Art. 17: destroys the subject's key, so the personal fields of all their records become unreadable,
+   * and records the erasure itself. The chain still verifies.
+   */
+  async eraseSubject(subjectId: string, actor: { keyId: string; tenant: string }): Promise<{ records: number }> {
+    const { rows } = await this.database.query<{ count: number }>(
+      'select count(*)::int as count from governance_audit_log where subject_id = $1',
+      [subjectId],
+    );
+    const records = rows[0]?.count ?? 0;
+    const destroyed = await this.subjects.destroy(this.database, subjectId);
+    await this.append({
+      recordClass: 'erasure',
+      action: 'subject.erase',
+      outcome: destroyed ? 'erased' : 'no_key',
+      keyId: actor.keyId,
+      tenant: actor.tenant,
+      subjectId: null,
+      details: { subject: subjectId, records },
+    });
+    return { records };
+  }
+
+  /**
+   * Removes the payloads (never the headers or hashes) of records older than their class's retention period, and
+   * records what it did. Returns how many payloads each class lost.
+   */
+  async applyRetention(
+    retentionDays: Readonly<Record<RecordClass, number>>,
+    actor: { keyId: string | null; tenant: string | null },
+  ): Promise<Record<RecordClass, number>> {
+    const purged = Object.fromEntries(RECORD_CLASSES.map((c) => [c, 0])) as Record<RecordClass, number>;
+    const now = this.now().getTime();
+    for (const recordClass of RECORD_CLASSES) {
+      const cutoff = new Date(now - retentionDays[recordClass] * 86_400_000);
+      const { rowCount } = await this.database.query(
+        `update governance_audit_log set payload = null
+          where record_class = $1 and occurred_at < $2 and payload is not null`,
+        [recordClass, cutoff],
+      );
+      purged[recordClass] = rowCount;
+    }
+    await this.append({
+      recordClass: 'retention',
+      action: 'retention.apply',
+      outcome: 'ok',
+      keyId: actor.keyId,
+      tenant: actor.tenant,
+      details: { retentionDays, purged },
+    });
+    return purged;
+  }
+
+  private async view(row: AuditRow): Promise<AuditView> {
+    const header = row.header;
+    const base = { ...header, hash: row.hash };
+    if (row.payload === null) {
+      return { ...base, personal: null, personalState: row.payload_digest === NULL_DIGEST ? 'none' : 'expired' };
+    }
+    const sealed = row.payload as SealedPayload;
+    const key = await this.subjects.find(this.database, sealed.subject);
+    if (!key) return { ...base, personal: null, personalState: 'erased' };
+    return { ...base, personal: SubjectKeys.open(key, sealed) as Record<string, unknown>, personalState: 'present' };
+  }
+}
+
+/** The digest of a record that never had a payload, as opposed to one whose payload retention removed. */
+const NULL_DIGEST = digestPayload(null);
+
+function subjectOf(entry: AuditEntry): string | null {
+  return entry.subjectId ?? (entry.keyId ? `key:${entry.keyId}` : null);
+}
+
+async function insertRows(tx: Queryable, rows: readonly ChainRow[]): Promise<void> {
+  const params: unknown[] = [];
+  const tuples = rows.map((row) => {
+    const h = row.header;
+    const values = [
+      h.seq, h.id, h.occurredAt, h.recordClass, h.action, h.outcome, h.keyId, h.tenant, h.model, h.subjectId,
+      JSON.stringify(h), row.payload === null ? null : JSON.stringify(row.payload), row.payloadDigest, row.prevHash,
+      row.hash,
+    ];
+    const start = params.length;
+    params.push(...values);
+    return `(${values.map((_, i) => `$${start + i + 1}`).join(', ')})`;
+  });
+  await tx.query(`insert into governance_audit_log (${COLUMNS.join(', ')}) values ${tuples.join(', ')}`, params);
+}
+
+function toChainRow(row: AuditRow): ChainRow {
+  return {
+    header: row.header,
+    payload: row.payload,
+    payloadDigest: row.payload_digest,
+    prevHash: row.prev_hash,
+    hash: row.hash,
+  };
+}
+
+/** The indexed columns are copies of the hashed header: an edit to one of them alone is tampering too. */
+function columnsProblem(row: AuditRow): ChainProblem | undefined {
+  const h = row.header;
+  const same =
+    Number(row.seq) === h.seq &&
+    row.id === h.id &&
+    new Date(row.occurred_at).toISOString() === h.occurredAt &&
+    row.record_class === h.recordClass &&
+    row.action === h.action &&
+    row.outcome === h.outcome &&
+    row.key_id === h.keyId &&
+    row.tenant === h.tenant &&
+    row.model === h.model &&
+    row.subject_id === h.subjectId;
+  return same ? undefined : { seq: Number(row.seq), reason: 'its indexed columns disagree with its hashed header' };
+}

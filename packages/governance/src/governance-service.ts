@@ -1,0 +1,155 @@
+import type { AuditLog, AuditEntry } from './audit/audit-log';
+import { GovernanceError } from './governance-error';
+import type { ApiKeyService } from './identity/api-keys';
+import type { Action } from './identity/permissions';
+import { authorize, type Resource } from './identity/policy';
+import type { Principal } from './identity/principal';
+import type { RateLimiter } from './limits/rate-limiter';
+import {
+  compileGuardrailPolicy,
+  parseGuardrailPolicy,
+  PII_ENTITY_TYPES,
+  type CompiledGuardrails,
+  type GuardrailPolicyInput,
+  type GuardrailResult,
+} from './guardrails';
+
+/** A caller as the API sees it after authentication: who, and which guardrail policy applies. */
+export interface Caller {
+  principal: Principal;
+  guardrails: CompiledGuardrails;
+}
+
+/** Masks every PII type: what the audit log stores of prompts and answers, whatever a key's own policy says. */
+const AUDIT_REDACTION = compileGuardrailPolicy(
+  parseGuardrailPolicy({ pii: { rules: [{ entity_types: [...PII_ENTITY_TYPES], mode: 'mask' }] } }),
+);
+
+/**
+ * The governance layer's one entry point for an API: authentication, the policy decision, rate limits,
+ * guardrails and the audit trail, in the order a request meets them. Every deny is audited before it is thrown.
+ */
+export class GovernanceService {
+  private readonly defaultGuardrails: CompiledGuardrails;
+  /** Compiled policies by key id: a key's policy is fixed when the key is created. */
+  private readonly compiled = new Map<string, CompiledGuardrails>();
+
+  constructor(
+    readonly keys: ApiKeyService,
+    readonly limiter: RateLimiter,
+    readonly audit: AuditLog,
+    /** The policy for keys that carry none of their own. */
+    defaultGuardrails: GuardrailPolicyInput,
+  ) {
+    this.defaultGuardrails = compileGuardrailPolicy(parseGuardrailPolicy(defaultGuardrails));
+  }
+
+  /** Text as the audit log keeps it: every PII finding replaced by its typed placeholder. */
+  redactForAudit(text: string): string {
+    return AUDIT_REDACTION.apply(text, 'input').text;
+  }
+
+  /** Resolves a presented API key (from `Authorization: Bearer …` or `x-api-key`). */
+  async authenticate(apiKey: string | undefined, action: string): Promise<Caller> {
+    if (!apiKey) {
+      await this.deny({ action, reason: 'no API key was presented' });
+      throw new GovernanceError(
+        'unauthenticated',
+        'an API key is required: send it as "Authorization: Bearer <key>" or "x-api-key: <key>"',
+      );
+    }
+    try {
+      const { principal, guardrails } = await this.keys.authenticate(apiKey);
+      return { principal, guardrails: this.policyFor(principal.keyId, guardrails) };
+    } catch (error) {
+      if (error instanceof GovernanceError) await this.deny({ action, reason: error.message });
+      throw error;
+    }
+  }
+
+  /** Allows the action or throws `forbidden`, auditing the denial with its reason. */
+  async authorize(caller: Caller, action: Action, resource: Resource = {}): Promise<void> {
+    const decision = authorize(caller.principal, action, resource);
+    if (decision.allowed) return;
+    await this.deny({ action, reason: decision.reason, principal: caller.principal, model: resource.model });
+    throw new GovernanceError('forbidden', decision.reason, {
+      ...(decision.rule === 'max_new_tokens' ? { field: 'max_new_tokens' } : {}),
+    });
+  }
+
+  /** Applies the key's rate limits; a refusal is audited. */
+  async admit(caller: Caller, action: string): Promise<void> {
+    try {
+      await this.limiter.admit(caller.principal);
+    } catch (error) {
+      if (error instanceof GovernanceError) {
+        await this.deny({ action, reason: error.message, principal: caller.principal });
+      }
+      throw error;
+    }
+  }
+
+  /** Input guardrails. A block is audited and thrown as `guardrail_blocked` naming the rule. */
+  async guardInput(caller: Caller, text: string, action: string, model?: string): Promise<GuardrailResult> {
+    return this.guard(caller, text, 'input', action, model);
+  }
+
+  /** Output guardrails, on the model's answer. */
+  async guardOutput(caller: Caller, text: string, action: string, model?: string): Promise<GuardrailResult> {
+    return this.guard(caller, text, 'output', action, model);
+  }
+
+  /** Records a finished (or failed) model interaction. */
+  record(entry: AuditEntry): Promise<unknown> {
+    return this.audit.append(entry);
+  }
+
+  private policyFor(keyId: string, stored: unknown): CompiledGuardrails {
+    if (stored === null || stored === undefined) return this.defaultGuardrails;
+    let compiled = this.compiled.get(keyId);
+    if (!compiled) {
+      compiled = compileGuardrailPolicy(parseGuardrailPolicy(stored as GuardrailPolicyInput));
+      this.compiled.set(keyId, compiled);
+    }
+    return compiled;
+  }
+
+  private async guard(
+    caller: Caller,
+    text: string,
+    phase: 'input' | 'output',
+    action: string,
+    model: string | undefined,
+  ): Promise<GuardrailResult> {
+    const result = caller.guardrails.apply(text, phase);
+    if (!result.blocked) return result;
+    await this.deny({
+      action,
+      reason: result.blocked.message,
+      principal: caller.principal,
+      model,
+      details: { guardrail: result.blocked.rule, phase, actions: result.actions },
+    });
+    throw new GovernanceError('guardrail_blocked', `${phase} blocked by guardrail ${result.blocked.rule}: ${result.blocked.message}`, {
+      field: phase === 'input' ? 'inputs' : 'output',
+    });
+  }
+
+  private async deny(denial: {
+    action: string;
+    reason: string;
+    principal?: Principal;
+    model?: string | undefined;
+    details?: Record<string, unknown>;
+  }): Promise<void> {
+    await this.audit.append({
+      recordClass: 'denied',
+      action: denial.action,
+      outcome: 'denied',
+      keyId: denial.principal?.keyId ?? null,
+      tenant: denial.principal?.tenant ?? null,
+      model: denial.model ?? null,
+      details: { reason: denial.reason, ...denial.details },
+    });
+  }
+}
