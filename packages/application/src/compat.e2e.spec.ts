@@ -192,7 +192,10 @@ describe('official openai client', () => {
     expect((error as InstanceType<typeof OpenAI.APIError>).status).toBe(422);
     expect((error as Error).message).toContain('max_tokens: must be at most 64');
     const chat = await openai()
-      .chat.completions.create({ model: STARTER_SHAPE.modelId, messages: [{ role: 'user', content: 'a '.repeat(800) }] })
+      .chat.completions.create({
+        model: STARTER_SHAPE.modelId,
+        messages: [{ role: 'user', content: 'a '.repeat(800) }],
+      })
       .catch((e: unknown) => e);
     expect((chat as Error).message).toContain('messages: must have at most 768 tokens');
   });

@@ -272,7 +272,9 @@ describe('observability and docs', () => {
   });
 
   it('serves an OpenAPI document generated from the request schemas, and a docs page', async () => {
-    const doc = (await (await fetch(`${service.url}/openapi.json`, { headers: ADMIN_HEADERS })).json()) as any;
+    const doc = (await (
+      await fetch(`${service.url}/openapi.json`, { headers: ADMIN_HEADERS })
+    ).json()) as any;
     expect(doc.openapi).toBe('3.1.0');
     expect(Object.keys(doc.paths)).toEqual(
       expect.arrayContaining(['/', '/generate', '/health/ready', '/metrics']),

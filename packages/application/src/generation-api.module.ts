@@ -26,7 +26,14 @@ const fromOptions = (token: symbol, pick: (o: GenerationApiOptions) => unknown):
  * Business applications import it into their own Nest app with `register` or `registerAsync`.
  */
 @Module({
-  controllers: [HealthController, TgiController, OpenAiController, AdminController, MetricsController, DocsController],
+  controllers: [
+    HealthController,
+    TgiController,
+    OpenAiController,
+    AdminController,
+    MetricsController,
+    DocsController,
+  ],
   providers: [
     // Every route is authenticated and authorized unless it is marked public.
     { provide: APP_GUARD, useClass: ApiKeyGuard },

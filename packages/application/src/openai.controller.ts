@@ -106,7 +106,13 @@ export class OpenAiController {
     const request = parseBody(CompletionRequestSchema, body);
     this.generatorFor(request.model);
     const maxNewTokens = request.max_tokens ?? COMPLETIONS_DEFAULT_MAX_TOKENS;
-    await this.answer({ caller, http, reply, route: '/v1/completions' }, request, request.prompt, maxNewTokens, COMPLETION);
+    await this.answer(
+      { caller, http, reply, route: '/v1/completions' },
+      request,
+      request.prompt,
+      maxNewTokens,
+      COMPLETION,
+    );
   }
 
   @Post('chat/completions')
@@ -120,7 +126,13 @@ export class OpenAiController {
     const request = parseBody(ChatCompletionRequestSchema, body);
     const prompt = this.generatorFor(request.model).chatPrompt(request.messages);
     const maxNewTokens = request.max_completion_tokens ?? request.max_tokens;
-    await this.answer({ caller, http, reply, route: '/v1/chat/completions' }, request, prompt, maxNewTokens, CHAT);
+    await this.answer(
+      { caller, http, reply, route: '/v1/chat/completions' },
+      request,
+      prompt,
+      maxNewTokens,
+      CHAT,
+    );
   }
 
   /**
@@ -148,14 +160,19 @@ export class OpenAiController {
   ): Promise<void> {
     const { reply } = context;
     const stops = request.stop === undefined ? [] : [request.stop].flat();
-    const { generator, prepared, steps } = await governedGeneration(this.options.governance, this.host, context.caller, {
-      route: context.route,
-      prompt,
-      parameters: toTgiParameters(request, stops, maxNewTokens),
-      subjectId: subjectOf(context.http.headers, request.user),
-      signal: clientAbortSignal(reply),
-      prepare: (prepare) => inOpenAiTerms(shape, prepare),
-    });
+    const { generator, prepared, steps } = await governedGeneration(
+      this.options.governance,
+      this.host,
+      context.caller,
+      {
+        route: context.route,
+        prompt,
+        parameters: toTgiParameters(request, stops, maxNewTokens),
+        subjectId: subjectOf(context.http.headers, request.user),
+        signal: clientAbortSignal(reply),
+        prepare: (prepare) => inOpenAiTerms(shape, prepare),
+      },
+    );
     const head = {
       id: `${shape.idPrefix}-${randomUUID().replaceAll('-', '')}`,
       created: Math.floor(Date.now() / 1000),

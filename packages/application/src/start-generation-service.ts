@@ -8,7 +8,13 @@ import {
   type GovernanceService,
 } from '@strata/governance';
 import { ModelHost, ModelMetrics, modelEnvSchema, type LoadedModel } from '@strata/model';
-import { createLogger, createMetricsRegistry, loadConfig, type Environment, type Logger } from '@strata/platform';
+import {
+  createLogger,
+  createMetricsRegistry,
+  loadConfig,
+  type Environment,
+  type Logger,
+} from '@strata/platform';
 import { createGenerationApp, httpEnvSchema } from './create-generation-app';
 import { openPlatformRuntime, runtimeEnvSchema, type PlatformRuntime } from './platform-runtime';
 import { STRATA_VERSION } from './version';
@@ -51,7 +57,9 @@ export interface RunningGenerationService {
  * the model. A bad variable or a model that cannot be loaded rejects with a message saying how to fix it, after
  * everything opened was closed again.
  */
-export async function startGenerationService(options: GenerationServiceOptions): Promise<RunningGenerationService> {
+export async function startGenerationService(
+  options: GenerationServiceOptions,
+): Promise<RunningGenerationService> {
   const config = loadConfig(generationServiceEnvSchema, { ...options.defaults, ...definedOnly(options.env) });
   const logger = createLogger({ name: options.service, level: config.LOG_LEVEL });
   const metrics = createMetricsRegistry({ defaultLabels: { service: options.service } });

@@ -61,13 +61,18 @@ export class TgiController {
   ): Promise<void> {
     const { inputs, parameters } = parseBody(GenerateRequestSchema, body);
     // Token log-probabilities are part of every stream event, so they are always computed here.
-    const { prepared: request, steps } = await governedGeneration(this.options.governance, this.host, caller, {
-      route: '/generate_stream',
-      prompt: inputs,
-      parameters: { ...parameters, details: true },
-      subjectId: subjectOf(http.headers),
-      signal: clientAbortSignal(reply),
-    });
+    const { prepared: request, steps } = await governedGeneration(
+      this.options.governance,
+      this.host,
+      caller,
+      {
+        route: '/generate_stream',
+        prompt: inputs,
+        parameters: { ...parameters, details: true },
+        subjectId: subjectOf(http.headers),
+        signal: clientAbortSignal(reply),
+      },
+    );
     const sse = openSse(reply);
     let index = 0;
     try {

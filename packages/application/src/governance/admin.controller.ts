@@ -64,7 +64,11 @@ export class AdminController {
   async createKey(@Body() body: unknown, @CurrentCaller() caller: Caller) {
     const input = parseBody(CreateKeySchema, body);
     const { apiKey, record } = await this.governance.keys.create(input, caller.principal.keyId);
-    await this.admin(caller, 'keys.create', { key_id: record.keyId, tenant: record.tenant, roles: record.roles });
+    await this.admin(caller, 'keys.create', {
+      key_id: record.keyId,
+      tenant: record.tenant,
+      roles: record.roles,
+    });
     return { api_key: apiKey, key: view(record) };
   }
 
@@ -91,7 +95,11 @@ export class AdminController {
   /** The matching records as JSON Lines, streamed page by page. */
   @Get('audit/export')
   @Requires('audit.export')
-  async export(@Query() query: unknown, @CurrentCaller() caller: Caller, @Res() reply: FastifyReply): Promise<void> {
+  async export(
+    @Query() query: unknown,
+    @CurrentCaller() caller: Caller,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
     const filter = auditQuery(query);
     await this.admin(caller, 'audit.export', { filter: JSON.stringify(query ?? {}) });
     reply.hijack();
@@ -123,7 +131,9 @@ export class AdminController {
   @Requires('retention.apply')
   @HttpCode(200)
   async retention(@CurrentCaller() caller: Caller) {
-    return { purged: await this.governance.audit.applyRetention(this.options.retentionDays, caller.principal) };
+    return {
+      purged: await this.governance.audit.applyRetention(this.options.retentionDays, caller.principal),
+    };
   }
 
   private admin(caller: Caller, action: string, details: Record<string, unknown>) {

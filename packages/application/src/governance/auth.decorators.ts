@@ -10,7 +10,8 @@ export const METRICS_ROUTE = Symbol('strata.application.metrics');
 export const Public = (): MethodDecorator & ClassDecorator => SetMetadata(PUBLIC_ROUTE, true);
 
 /** The action a route performs; the guard authorizes it for the caller's key. */
-export const Requires = (action: Action): MethodDecorator & ClassDecorator => SetMetadata(REQUIRED_ACTION, action);
+export const Requires = (action: Action): MethodDecorator & ClassDecorator =>
+  SetMetadata(REQUIRED_ACTION, action);
 
 export const MetricsRoute = (): MethodDecorator => SetMetadata(METRICS_ROUTE, true);
 

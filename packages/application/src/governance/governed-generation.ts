@@ -71,7 +71,11 @@ export async function governedGeneration(
           // Token texts would reveal what the output guardrails masked in the text.
           tokens: masked ? step.final.details.tokens.map(blankText) : step.final.details.tokens,
         };
-        yield { ...step, textDelta: delta, final: { generated_text: generatedText, ...(details ? { details } : {}) } };
+        yield {
+          ...step,
+          textDelta: delta,
+          final: { generated_text: generatedText, ...(details ? { details } : {}) },
+        };
       }
     } catch (error) {
       outcome = error instanceof StrataError && error.code === 'cancelled' ? 'cancelled' : 'failed';
@@ -113,7 +117,10 @@ export async function governedGeneration(
 const blankText = (token: GeneratedToken): GeneratedToken => ({ ...token, text: '' });
 
 /** The data subject a request names: `x-strata-subject`, or OpenAI's `user` field. */
-export function subjectOf(headers: Record<string, string | string[] | undefined>, user?: string): string | undefined {
+export function subjectOf(
+  headers: Record<string, string | string[] | undefined>,
+  user?: string,
+): string | undefined {
   const header = headers['x-strata-subject'];
   const value = (Array.isArray(header) ? header[0] : header) ?? user;
   return value?.trim() || undefined;
