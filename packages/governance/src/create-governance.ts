@@ -32,5 +32,9 @@ export async function createGovernance(
     new RateLimiter(buckets),
     audit,
     config.GUARDRAILS_POLICY ?? DEFAULT_GUARDRAIL_POLICY,
+    {
+      auditWrite: config.AUDIT_WRITE,
+      onAsyncAuditError: (error) => options.logger?.error({ err: error }, 'an audit record could not be written'),
+    },
   );
 }

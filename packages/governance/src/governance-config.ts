@@ -36,6 +36,11 @@ export const governanceEnvSchema = z.object({
   AUDIT_RETENTION_DAYS_GENERATION: env.int(183, 36_500).default(183),
   AUDIT_RETENTION_DAYS_DENIED: env.int(183, 36_500).default(365),
   AUDIT_RETENTION_DAYS_ADMIN: env.int(183, 36_500).default(2555),
+  /**
+   * `sync`: an answer is sent only once its audit record is committed. `async`: the record commits just after,
+   * with the next group (lower latency; a crash in between loses it).
+   */
+  AUDIT_WRITE: env.enum(['sync', 'async'] as const).default('sync'),
   /** Serve `/metrics` without a key (for a Prometheus on a private network). */
   METRICS_PUBLIC: env.bool().default(false),
   /** The default guardrail policy, as JSON; keys may carry their own. */

@@ -20,6 +20,13 @@ export interface Caller {
   guardrails: CompiledGuardrails;
 }
 
+export interface GovernanceServiceOptions {
+  /** When a generation's audit record must be committed: before the answer (`sync`) or just after (`async`). */
+  auditWrite?: 'sync' | 'async';
+  /** Told when an asynchronous audit append fails. */
+  onAsyncAuditError?: (error: unknown) => void;
+}
+
 /** Masks every PII type: what the audit log stores of prompts and answers, whatever a key's own policy says. */
 const AUDIT_REDACTION = compileGuardrailPolicy(
   parseGuardrailPolicy({ pii: { rules: [{ entity_types: [...PII_ENTITY_TYPES], mode: 'mask' }] } }),
@@ -40,6 +47,7 @@ export class GovernanceService {
     readonly audit: AuditLog,
     /** The policy for keys that carry none of their own. */
     defaultGuardrails: GuardrailPolicyInput,
+    private readonly options: GovernanceServiceOptions = {},
   ) {
     this.defaultGuardrails = compileGuardrailPolicy(parseGuardrailPolicy(defaultGuardrails));
   }
@@ -99,9 +107,17 @@ export class GovernanceService {
     return this.guard(caller, text, 'output', action, model);
   }
 
-  /** Records a finished (or failed) model interaction. */
+  /**
+   * Records a finished (or failed) model interaction. With `auditWrite: 'sync'` (the default) it resolves once
+   * the record is committed, so no answer leaves before its audit record is durable. With `'async'` it resolves
+   * at once and the record commits with the next group: lower latency, but a crash in that window (milliseconds;
+   * a graceful shutdown drains it) loses the record.
+   */
   record(entry: AuditEntry): Promise<unknown> {
-    return this.audit.append(entry);
+    const appended = this.audit.append(entry);
+    if (this.options.auditWrite !== 'async') return appended;
+    appended.catch((error: unknown) => this.options.onAsyncAuditError?.(error));
+    return Promise.resolve();
   }
 
   private policyFor(keyId: string, stored: unknown): CompiledGuardrails {

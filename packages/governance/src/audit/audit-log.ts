@@ -114,6 +114,11 @@ export class AuditLog {
   private flushing: Promise<void> | undefined;
   private readonly now: () => Date;
   private readonly verifyKey: KeyObject | undefined;
+  /**
+   * The chain's head as this process last wrote it. On the embedded database this process is the only writer,
+   * so the head need not be read back on every append; on PostgreSQL other replicas append too.
+   */
+  private head: { seq: number; hash: string } | undefined;
 
   constructor(
     private readonly database: Database,
@@ -149,11 +154,9 @@ export class AuditLog {
     try {
       const headers = await this.database.transaction(async (tx) => {
         await tx.query('select pg_advisory_xact_lock($1)', [CHAIN_LOCK]);
-        const last = await tx.query<{ seq: number; hash: string }>(
-          'select seq, hash from governance_audit_log order by seq desc limit 1',
-        );
-        let seq = last.rows[0]?.seq ?? 0;
-        let prevHash = last.rows[0]?.hash ?? GENESIS_HASH;
+        const head = this.database.engine === 'pglite' && this.head ? this.head : await readHead(tx);
+        let seq = head.seq;
+        let prevHash = head.hash;
         const rows: ChainRow[] = [];
         for (const { entry } of batch) {
           seq += 1;
@@ -164,6 +167,10 @@ export class AuditLog {
         await insertRows(tx, rows);
         await this.checkpoint(tx, rows);
         await this.options.onAppended?.(tx, rows);
+        return rows;
+      }).then((rows) => {
+        const last = rows.at(-1)!;
+        this.head = { seq: last.header.seq, hash: last.hash };
         return rows.map((row) => row.header);
       });
       batch.forEach((pending, i) => pending.resolve(headers[i]!));
@@ -358,6 +365,13 @@ export class AuditLog {
 
 /** The digest of a record that never had a payload, as opposed to one whose payload retention removed. */
 const NULL_DIGEST = digestPayload(null);
+
+async function readHead(tx: Queryable): Promise<{ seq: number; hash: string }> {
+  const { rows } = await tx.query<{ seq: number; hash: string }>(
+    'select seq, hash from governance_audit_log order by seq desc limit 1',
+  );
+  return { seq: Number(rows[0]?.seq ?? 0), hash: rows[0]?.hash ?? GENESIS_HASH };
+}
 
 function subjectOf(entry: AuditEntry): string | null {
   return entry.subjectId ?? (entry.keyId ? `key:${entry.keyId}` : null);

@@ -41,9 +41,13 @@ describe('anonymize', () => {
   });
 
   it('takes a custom placeholder', () => {
-    const result = anonymize('call 030 901820', [{ entity_type: 'PHONE_NUMBER', start: 5, end: 15, score: 0.6 }], {
-      placeholder: (type) => `[${type.toLowerCase()}]`,
-    });
+    const result = anonymize(
+      'call 030 901820',
+      [{ entity_type: 'PHONE_NUMBER', start: 5, end: 15, score: 0.6 }],
+      {
+        placeholder: (type) => `[${type.toLowerCase()}]`,
+      },
+    );
     expect(result.text).toBe('call [phone_number]');
   });
 });

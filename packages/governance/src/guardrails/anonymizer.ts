@@ -53,7 +53,13 @@ export function anonymize(
     parts.push(kept);
     length += kept.length;
     const replacement = placeholder(span.entity_type);
-    items.push({ entity_type: span.entity_type, start: length, end: length + replacement.length, text: replacement, operator: 'replace' });
+    items.push({
+      entity_type: span.entity_type,
+      start: length,
+      end: length + replacement.length,
+      text: replacement,
+      operator: 'replace',
+    });
     parts.push(replacement);
     length += replacement.length;
     cursor = span.end;

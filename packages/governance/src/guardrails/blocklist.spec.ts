@@ -1,7 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
 import { Blocklist, blocklistPatternProblem } from './blocklist';
 
-const hits = (blocklist: Blocklist, text: string): string[] => blocklist.find(text).map((m) => text.slice(m.start, m.end));
+const hits = (blocklist: Blocklist, text: string): string[] =>
+  blocklist.find(text).map((m) => text.slice(m.start, m.end));
 
 describe('Blocklist', () => {
   it('matches terms case-insensitively on word boundaries', () => {

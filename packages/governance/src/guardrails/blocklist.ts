@@ -69,10 +69,15 @@ export class Blocklist {
     (entries.patterns ?? []).forEach((pattern, index) => {
       const problem = blocklistPatternProblem(pattern);
       if (problem !== undefined) throw new TypeError(`blocklist pattern ${index} ${problem}`);
-      alternatives.push({ source: `${NOT_AFTER_WORD}(?:${pattern})${NOT_BEFORE_WORD}`, entry: `pattern:${index}` });
+      alternatives.push({
+        source: `${NOT_AFTER_WORD}(?:${pattern})${NOT_BEFORE_WORD}`,
+        entry: `pattern:${index}`,
+      });
     });
     // Named groups tell which entry matched, whatever capture groups the patterns hold themselves.
-    this.groupEntries = alternatives.map((alternative, index) => [`strataBlock${index}`, alternative.entry] as const);
+    this.groupEntries = alternatives.map(
+      (alternative, index) => [`strataBlock${index}`, alternative.entry] as const,
+    );
     this.regex =
       alternatives.length === 0
         ? undefined
@@ -90,7 +95,8 @@ export class Blocklist {
     const matches: BlocklistMatch[] = [];
     for (const match of text.matchAll(this.regex)) {
       if (match[0].length === 0) continue;
-      const entry = this.groupEntries.find(([group]) => match.groups?.[group] !== undefined)?.[1] ?? 'unknown';
+      const entry =
+        this.groupEntries.find(([group]) => match.groups?.[group] !== undefined)?.[1] ?? 'unknown';
       matches.push({ start: match.index, end: match.index + match[0].length, entry });
     }
     return matches;

@@ -5,7 +5,13 @@ const spans = (text: string): string[] => recognizeCreditCards(text).map((f) => 
 
 describe('luhnCheck', () => {
   it('accepts numbers whose Luhn checksum is valid', () => {
-    for (const number of ['4111111111111111', '5555555555554444', '378282246310005', '6011111111111117', '79927398713']) {
+    for (const number of [
+      '4111111111111111',
+      '5555555555554444',
+      '378282246310005',
+      '6011111111111117',
+      '79927398713',
+    ]) {
       expect(luhnCheck(number)).toBe(true);
     }
   });

@@ -1,6 +1,6 @@
 import { scanDigitWindows } from './digit-runs';
 import type { PiiFinding } from './pii-entities';
-import { hasContextWord } from './text-context';
+import { hasContextWord, wordSet } from './text-context';
 
 /*
  * Written here rather than taken from a library: card validators on npm (card-validator, credit-card-type)
@@ -34,15 +34,60 @@ interface CardNetwork {
 
 const CARD_NETWORKS: readonly CardNetwork[] = [
   { name: 'visa', ranges: [['4', '4']], lengths: [13, 16, 19] },
-  { name: 'mastercard', ranges: [['51', '55'], ['2221', '2720']], lengths: [16] },
-  { name: 'amex', ranges: [['34', '34'], ['37', '37']], lengths: [15] },
-  { name: 'discover', ranges: [['6011', '6011'], ['644', '649'], ['65', '65']], lengths: [16, 17, 18, 19] },
-  { name: 'unionpay', ranges: [['62', '62'], ['81', '81']], lengths: [16, 17, 18, 19] },
+  {
+    name: 'mastercard',
+    ranges: [
+      ['51', '55'],
+      ['2221', '2720'],
+    ],
+    lengths: [16],
+  },
+  {
+    name: 'amex',
+    ranges: [
+      ['34', '34'],
+      ['37', '37'],
+    ],
+    lengths: [15],
+  },
+  {
+    name: 'discover',
+    ranges: [
+      ['6011', '6011'],
+      ['644', '649'],
+      ['65', '65'],
+    ],
+    lengths: [16, 17, 18, 19],
+  },
+  {
+    name: 'unionpay',
+    ranges: [
+      ['62', '62'],
+      ['81', '81'],
+    ],
+    lengths: [16, 17, 18, 19],
+  },
   { name: 'jcb', ranges: [['3528', '3589']], lengths: [16, 17, 18, 19] },
-  { name: 'diners', ranges: [['300', '305'], ['36', '36'], ['38', '39']], lengths: [14, 15, 16, 17, 18, 19] },
+  {
+    name: 'diners',
+    ranges: [
+      ['300', '305'],
+      ['36', '36'],
+      ['38', '39'],
+    ],
+    lengths: [14, 15, 16, 17, 18, 19],
+  },
   {
     name: 'maestro',
-    ranges: [['5018', '5018'], ['5020', '5020'], ['5038', '5038'], ['5893', '5893'], ['6304', '6304'], ['6759', '6759'], ['6761', '6763']],
+    ranges: [
+      ['5018', '5018'],
+      ['5020', '5020'],
+      ['5038', '5038'],
+      ['5893', '5893'],
+      ['6304', '6304'],
+      ['6759', '6759'],
+      ['6761', '6763'],
+    ],
     lengths: [13, 14, 15, 16, 17, 18, 19],
   },
   { name: 'mir', ranges: [['2200', '2204']], lengths: [16, 17, 18, 19] },
@@ -62,7 +107,9 @@ export function cardNetworkOf(digits: string): string | undefined {
 
 /** True for 13–19 digits with a known issuer prefix and length and a valid Luhn checksum. */
 export function isValidCardNumber(digits: string): boolean {
-  return digits.length >= 13 && digits.length <= 19 && cardNetworkOf(digits) !== undefined && luhnCheck(digits);
+  return (
+    digits.length >= 13 && digits.length <= 19 && cardNetworkOf(digits) !== undefined && luhnCheck(digits)
+  );
 }
 
 /** Score of a Luhn-valid number in a known issuer range. */
@@ -70,10 +117,10 @@ export const CREDIT_CARD_SCORE = 1;
 /** Score when the words before say it is another kind of number (a Luhn pass is then a 1-in-10 chance). */
 export const CREDIT_CARD_NEGATIVE_CONTEXT_SCORE = 0.3;
 
-const NEGATIVE_CONTEXT = new Set([
-  'order', 'tracking', 'invoice', 'imei', 'serial', 'sku', 'shipment', 'parcel', 'awb', 'isbn', 'ean', 'gtin',
-  'upc', 'barcode', 'batch', 'lot', 'item', 'article', 'material', 'part', 'shipment', 'sscc',
-]);
+const NEGATIVE_CONTEXT = wordSet(
+  'order tracking invoice imei serial sku shipment parcel awb isbn ean gtin upc barcode batch lot ' +
+    'item article material part shipment sscc',
+);
 
 /**
  * Finds payment card numbers (`CREDIT_CARD`): 13–19 digits, unbroken or grouped by single spaces or dashes,

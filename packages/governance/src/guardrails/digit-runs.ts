@@ -64,14 +64,17 @@ export function scanDigitWindows(text: string, accept: (window: DigitWindow) => 
       const windowMayStart = first === 0 ? numberMayStartAt(text, runStart) : separators[first - 1] === ' ';
       if (windowMayStart) {
         for (let last = groupCount - 1; last >= first; last--) {
-          const windowMayEnd = last === groupCount - 1 ? numberMayEndAt(text, runEnd) : separators[last] === ' ';
+          const windowMayEnd =
+            last === groupCount - 1 ? numberMayEndAt(text, runEnd) : separators[last] === ' ';
           if (!windowMayEnd) continue;
           const start = starts[first] ?? 0;
           const end = ends[last] ?? 0;
           const inner = separators.slice(first, last);
-          const separator = inner.length === 0 ? '' : inner.every((s) => s === inner[0]) ? (inner[0] ?? '') : 'mixed';
+          const separator =
+            inner.length === 0 ? '' : inner.every((s) => s === inner[0]) ? (inner[0] ?? '') : 'mixed';
           const groupLengths: number[] = [];
-          for (let group = first; group <= last; group++) groupLengths.push((ends[group] ?? 0) - (starts[group] ?? 0));
+          for (let group = first; group <= last; group++)
+            groupLengths.push((ends[group] ?? 0) - (starts[group] ?? 0));
           const digits = text.slice(start, end).replace(/[ -]/g, '');
           if (accept({ start, end, digits, groupLengths, separator })) {
             accepted = last;

@@ -1,12 +1,15 @@
 import { describe, expect, it } from '@jest/globals';
 import { recognizeEmailAddresses } from './email-recognizer';
 
-const spans = (text: string): string[] => recognizeEmailAddresses(text).map((f) => text.slice(f.start, f.end));
+const spans = (text: string): string[] =>
+  recognizeEmailAddresses(text).map((f) => text.slice(f.start, f.end));
 
 describe('recognizeEmailAddresses', () => {
   it('finds ordinary addresses', () => {
     expect(spans('mail jane.doe@example.com today')).toEqual(['jane.doe@example.com']);
-    expect(spans('first.last+tag@sub.domain.example.co.uk')).toEqual(['first.last+tag@sub.domain.example.co.uk']);
+    expect(spans('first.last+tag@sub.domain.example.co.uk')).toEqual([
+      'first.last+tag@sub.domain.example.co.uk',
+    ]);
     expect(spans("o'reilly@example.org")).toEqual(["o'reilly@example.org"]);
   });
 

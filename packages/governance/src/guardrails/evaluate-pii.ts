@@ -3,7 +3,12 @@
  *
  *   node dist/guardrails/evaluate-pii.js [--data file.jsonl] [--names names.txt] [--json]
  */
-import { DEFAULT_LABELLED_SET, DEFAULT_PERSON_NAMES, evaluateDefaultAnalyzer, formatEvaluationTable } from './pii-evaluation';
+import {
+  DEFAULT_LABELLED_SET,
+  DEFAULT_PERSON_NAMES,
+  evaluateDefaultAnalyzer,
+  formatEvaluationTable,
+} from './pii-evaluation';
 
 function main(argv: readonly string[]): number {
   let dataPath = DEFAULT_LABELLED_SET;
@@ -20,7 +25,9 @@ function main(argv: readonly string[]): number {
     }
   }
   const evaluation = evaluateDefaultAnalyzer({ dataPath, namesPath });
-  process.stdout.write(json ? `${JSON.stringify(evaluation, null, 2)}\n` : `${formatEvaluationTable(evaluation)}\n`);
+  process.stdout.write(
+    json ? `${JSON.stringify(evaluation, null, 2)}\n` : `${formatEvaluationTable(evaluation)}\n`,
+  );
   return 0;
 }
 

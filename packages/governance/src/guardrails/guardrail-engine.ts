@@ -132,7 +132,12 @@ export class CompiledGuardrails {
       const result = detectPromptInjection(subject, { threshold: injection.threshold });
       if (result.detected) {
         const patterns = new Set(result.matches.map((match) => match.pattern));
-        actions.push({ rule: 'prompt_injection', mode: injection.mode, count: patterns.size, score: result.score });
+        actions.push({
+          rule: 'prompt_injection',
+          mode: injection.mode,
+          count: patterns.size,
+          score: result.score,
+        });
         const spans = result.matches.map((match) => ({
           entity_type: PROMPT_INJECTION_ENTITY,
           start: match.start,
@@ -156,11 +161,20 @@ export class CompiledGuardrails {
     }
 
     const blocklistPolicy = this.policy.blocklist;
-    if (this.blocklist !== undefined && blocklistPolicy !== undefined && blocklistPolicy.phases.includes(phase)) {
+    if (
+      this.blocklist !== undefined &&
+      blocklistPolicy !== undefined &&
+      blocklistPolicy.phases.includes(phase)
+    ) {
       const hits = this.blocklist.find(subject);
       if (hits.length > 0) {
         actions.push({ rule: 'blocklist', mode: blocklistPolicy.mode, count: hits.length });
-        const spans = hits.map((hit) => ({ entity_type: BLOCKLIST_ENTITY, start: hit.start, end: hit.end, score: 1 }));
+        const spans = hits.map((hit) => ({
+          entity_type: BLOCKLIST_ENTITY,
+          start: hit.start,
+          end: hit.end,
+          score: 1,
+        }));
         if (blocklistPolicy.mode === 'mask') masked.push(...spans);
         if (blocklistPolicy.mode === 'block') {
           blockedSpans.push(...spans);
@@ -218,7 +232,11 @@ export function compileGuardrailPolicy(policy: GuardrailPolicy): CompiledGuardra
  * Applies a validated policy (see parseGuardrailPolicy) to `text` in `phase`. The compiled form is cached
  * per policy object, so callers that keep their parsed policies pay the compilation once.
  */
-export function applyGuardrails(text: string, policy: GuardrailPolicy, phase: GuardrailPhase): GuardrailResult {
+export function applyGuardrails(
+  text: string,
+  policy: GuardrailPolicy,
+  phase: GuardrailPhase,
+): GuardrailResult {
   let compiled = compiledPolicies.get(policy);
   if (compiled === undefined) {
     compiled = new CompiledGuardrails(policy);

@@ -14,7 +14,12 @@ export class GuardrailError extends StrataError {
   constructor(
     code: 'validation_failed',
     message: string,
-    options: { field?: string; rule?: GuardrailRule; entityType?: PiiEntityType; phase?: GuardrailPhase } = {},
+    options: {
+      field?: string;
+      rule?: GuardrailRule;
+      entityType?: PiiEntityType;
+      phase?: GuardrailPhase;
+    } = {},
   ) {
     super(code, message, options.field);
     this.rule = options.rule;

@@ -63,7 +63,10 @@ export function recognizeIbans(text: string): PiiFinding[] {
     if (length === undefined) continue;
     const end = scanIban(text, match.index, length);
     if (end === -1 || isWordCharAt(text, end)) continue;
-    const electronic = text.slice(match.index, end).replace(/[\s\u00a0]/g, '').toUpperCase();
+    const electronic = text
+      .slice(match.index, end)
+      .replace(/[\s\u00a0]/g, '')
+      .toUpperCase();
     if (!isValidIBAN(electronic)) continue;
     findings.push({ entity_type: 'IBAN_CODE', start: match.index, end, score: IBAN_SCORE });
     lastEnd = end;

@@ -64,10 +64,6 @@ export {
   loadPersonNames,
 } from './pii-evaluation';
 export type { EntityMetrics, LabelledSample, MatchCounts, PiiEvaluation } from './pii-evaluation';
-export {
-  DEFAULT_INJECTION_THRESHOLD,
-  detectPromptInjection,
-  INJECTION_PATTERNS,
-} from './prompt-injection';
+export { DEFAULT_INJECTION_THRESHOLD, detectPromptInjection, INJECTION_PATTERNS } from './prompt-injection';
 export type { InjectionMatch, InjectionOptions, InjectionPattern, InjectionResult } from './prompt-injection';
 export { isValidUsSsn, recognizeUsSsns } from './us-ssn-recognizer';

@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import type { PiiFinding } from './pii-entities';
-import { hasContextWord, isWordCharAt } from './text-context';
+import { hasContextWord, isWordCharAt, wordSet } from './text-context';
 
 /*
  * Candidates come from two loose patterns; node:net's isIP, which implements the RFC 4291/5952 textual
@@ -22,11 +22,11 @@ export const IP_ADDRESS_SCORE = 0.9;
 /** Score when the words before say a dotted quad is a version or a section number. */
 export const IP_ADDRESS_NEGATIVE_CONTEXT_SCORE = 0.2;
 
-const IPV4_NEGATIVE_CONTEXT = new Set([
-  'version', 'ver', 'v', 'release', 'build', 'firmware', 'fw', 'sdk', 'api', 'section', 'clause', 'chapter',
-  'annex', 'paragraph', 'para', 'step', 'figure', 'fig', 'table', 'rule', 'article', 'art', 'oid', 'edition',
-  'upgrade', 'upgraded', 'upgrading', 'downgrade', 'patch', 'releases', 'versions', 'driver', 'kernel',
-]);
+const IPV4_NEGATIVE_CONTEXT = wordSet(
+  'version ver v release build firmware fw sdk api section clause chapter annex paragraph para step ' +
+    'figure fig table rule article art oid edition upgrade upgraded upgrading downgrade patch ' +
+    'releases versions driver kernel',
+);
 
 /** Finds IPv4 and IPv6 addresses (`IP_ADDRESS`). */
 export function recognizeIpAddresses(text: string): PiiFinding[] {
@@ -37,7 +37,12 @@ export function recognizeIpAddresses(text: string): PiiFinding[] {
       const score = hasContextWord(text, match.index, IPV4_NEGATIVE_CONTEXT, 3)
         ? IP_ADDRESS_NEGATIVE_CONTEXT_SCORE
         : IP_ADDRESS_SCORE;
-      findings.push({ entity_type: 'IP_ADDRESS', start: match.index, end: match.index + match[0].length, score });
+      findings.push({
+        entity_type: 'IP_ADDRESS',
+        start: match.index,
+        end: match.index + match[0].length,
+        score,
+      });
     }
   }
   if (text.includes(':')) {

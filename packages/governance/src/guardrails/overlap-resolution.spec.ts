@@ -29,7 +29,10 @@ describe('resolveOverlaps', () => {
   });
 
   it('keeps spans that only touch, and returns them in text order', () => {
-    expect(resolveOverlaps([span('A', 5, 9, 1), span('B', 0, 5, 0.5)])).toEqual([span('B', 0, 5, 0.5), span('A', 5, 9, 1)]);
+    expect(resolveOverlaps([span('A', 5, 9, 1), span('B', 0, 5, 0.5)])).toEqual([
+      span('B', 0, 5, 0.5),
+      span('A', 5, 9, 1),
+    ]);
   });
 
   it('gives the same result whatever the input order', () => {

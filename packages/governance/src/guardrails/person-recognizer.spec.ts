@@ -6,7 +6,10 @@ const spans = (names: string[], text: string): string[] =>
 
 describe('PersonNameList', () => {
   it('matches case-insensitively', () => {
-    expect(spans(['Maria Schmidt'], 'MARIA SCHMIDT and maria schmidt')).toEqual(['MARIA SCHMIDT', 'maria schmidt']);
+    expect(spans(['Maria Schmidt'], 'MARIA SCHMIDT and maria schmidt')).toEqual([
+      'MARIA SCHMIDT',
+      'maria schmidt',
+    ]);
   });
 
   it('matches whole words only', () => {
@@ -26,12 +29,12 @@ describe('PersonNameList', () => {
   });
 
   it('handles names in other scripts, with diacritics and Unicode case', () => {
-    expect(spans(['José Álvarez', 'Łukasz Wróbel', 'Дмитрий Иванов', 'Θοδωρής Παπαδόπουλος'], 'JOSÉ ÁLVAREZ, łukasz wróbel, ДМИТРИЙ ИВАНОВ, Θοδωρής Παπαδόπουλος')).toEqual([
-      'JOSÉ ÁLVAREZ',
-      'łukasz wróbel',
-      'ДМИТРИЙ ИВАНОВ',
-      'Θοδωρής Παπαδόπουλος',
-    ]);
+    expect(
+      spans(
+        ['José Álvarez', 'Łukasz Wróbel', 'Дмитрий Иванов', 'Θοδωρής Παπαδόπουλος'],
+        'JOSÉ ÁLVAREZ, łukasz wróbel, ДМИТРИЙ ИВАНОВ, Θοδωρής Παπαδόπουλος',
+      ),
+    ).toEqual(['JOSÉ ÁLVAREZ', 'łukasz wróbel', 'ДМИТРИЙ ИВАНОВ', 'Θοδωρής Παπαδόπουλος']);
   });
 
   it('finds names next to Chinese or Japanese text, where words are not spaced', () => {
@@ -43,7 +46,9 @@ describe('PersonNameList', () => {
   });
 
   it('escapes regex characters in names and ignores blank entries', () => {
-    expect(spans(['A.J. (AJ) Smith', '  ', ''], 'A.J. (AJ) Smith, AxJx (AJ) Smith')).toEqual(['A.J. (AJ) Smith']);
+    expect(spans(['A.J. (AJ) Smith', '  ', ''], 'A.J. (AJ) Smith, AxJx (AJ) Smith')).toEqual([
+      'A.J. (AJ) Smith',
+    ]);
     expect(new PersonNameList(['  ', '']).size).toBe(0);
   });
 

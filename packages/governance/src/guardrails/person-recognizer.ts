@@ -41,7 +41,8 @@ export class PersonNameList {
     this.size = sources.size;
     // Longer alternatives first, so that the alternation prefers "Anna Schmidt" to "Anna" at one position.
     const ordered = [...sources].sort((a, b) => b.length - a.length || (a < b ? -1 : 1));
-    this.pattern = ordered.length === 0 ? undefined : new RegExp(ordered.map((s) => `(?:${s})`).join('|'), 'giu');
+    this.pattern =
+      ordered.length === 0 ? undefined : new RegExp(ordered.map((s) => `(?:${s})`).join('|'), 'giu');
   }
 
   /** Finds the listed names in `text`. */
@@ -49,7 +50,12 @@ export class PersonNameList {
     if (this.pattern === undefined) return [];
     const findings: PiiFinding[] = [];
     for (const match of text.matchAll(this.pattern)) {
-      findings.push({ entity_type: 'PERSON', start: match.index, end: match.index + match[0].length, score: PERSON_SCORE });
+      findings.push({
+        entity_type: 'PERSON',
+        start: match.index,
+        end: match.index + match[0].length,
+        score: PERSON_SCORE,
+      });
     }
     return findings;
   }

@@ -1,6 +1,6 @@
 import { parsePhoneNumberFromString, type CountryCode, type PhoneNumber } from 'libphonenumber-js/max';
 import type { PiiFinding } from './pii-entities';
-import { hasContextWord, isDigitAt, isUnspacedScriptAt, isWordCharAt } from './text-context';
+import { hasContextWord, isDigitAt, isUnspacedScriptAt, isWordCharAt, wordSet } from './text-context';
 
 /*
  * libphonenumber-js is the standard JavaScript port of Google's libphonenumber (the library Presidio's
@@ -15,7 +15,17 @@ import { hasContextWord, isDigitAt, isUnspacedScriptAt, isWordCharAt } from './t
  * Regions whose national formats are accepted when a number has no `+` or `00` prefix. Numbers in
  * international format are accepted for every region.
  */
-export const DEFAULT_PHONE_REGIONS: readonly CountryCode[] = ['US', 'GB', 'DE', 'FR', 'ES', 'IT', 'NL', 'IN', 'BR'];
+export const DEFAULT_PHONE_REGIONS: readonly CountryCode[] = [
+  'US',
+  'GB',
+  'DE',
+  'FR',
+  'ES',
+  'IT',
+  'NL',
+  'IN',
+  'BR',
+];
 
 /** Score of a valid number written with `+` and a country code. */
 export const PHONE_INTERNATIONAL_SCORE = 0.9;
@@ -38,22 +48,20 @@ export const PHONE_CONTEXT_BOOST = 0.2;
 /** Subtracted when a word before the number says it is another identifier. */
 export const PHONE_NEGATIVE_CONTEXT_PENALTY = 0.4;
 
-const CONTEXT = new Set([
-  'phone', 'telephone', 'tel', 'mobile', 'mob', 'cell', 'cellphone', 'call', 'called', 'calling', 'fax', 'whatsapp',
-  'sms', 'text', 'dial', 'hotline', 'contact', 'reach', 'ring', 'landline', 'telefon', 'telefono', 'teléfono',
-  'téléphone', 'tél', 'handy', 'rufnummer', 'portable', 'móvil', 'cellulare', 'ph', 't', 'm', 'numero', 'número',
-  'nummer', 'numer', 'телефон', '电话', '手机',
-]);
+const CONTEXT = wordSet(
+  'phone telephone tel mobile mob cell cellphone call called calling fax whatsapp sms text dial ' +
+    'hotline contact reach ring landline telefon telefono teléfono téléphone tél handy rufnummer ' +
+    'portable móvil cellulare ph t m numero número nummer numer телефон 电话 手机',
+);
 
-const NEGATIVE_CONTEXT = new Set([
-  'order', 'invoice', 'inv', 'po', 'sku', 'serial', 'sn', 'part', 'item', 'article', 'tracking', 'shipment',
-  'parcel', 'account', 'acct', 'iban', 'ticket', 'case', 'ref', 'reference', 'id', 'batch', 'lot', 'customer',
-  'contract', 'policy', 'claim', 'isbn', 'ean', 'gtin', 'upc', 'imei', 'vin', 'zip', 'postcode', 'plz',
-  'version', 'build', 'amount', 'total', 'eur', 'usd', 'gbp', 'qty', 'bestellung', 'rechnung', 'commande',
-  'facture', 'pedido', 'factura', 'kundennummer', 'auftrag', 'zoom', 'meeting', 'webinar', 'passcode', 'pin',
-  'code', 'otp', 'iva', 'vat', 'tax', 'nif', 'cpf', 'kvk', 'ein', 'ust', 'material', 'asset', 'route', 'ssn',
-  'social', 'security', 'itin', 'tin', 'card', 'routing', 'aba', 'sort', 'check', 'cheque', 'bic', 'swift', 'blz',
-]);
+const NEGATIVE_CONTEXT = wordSet(
+  'order invoice inv po sku serial sn part item article tracking shipment parcel account acct iban ' +
+    'ticket case ref reference id batch lot customer contract policy claim isbn ean gtin upc imei vin ' +
+    'zip postcode plz version build amount total eur usd gbp qty bestellung rechnung commande facture ' +
+    'pedido factura kundennummer auftrag zoom meeting webinar passcode pin code otp iva vat tax nif ' +
+    'cpf kvk ein ust material asset route ssn social security itin tin card routing aba sort check ' +
+    'cheque bic swift blz',
+);
 
 /**
  * Digits with the separators people put in phone numbers (space, dot, dash, slash, parentheses), an optional
@@ -100,7 +108,12 @@ export function recognizePhoneNumbers(text: string, options: PhoneRecognizerOpti
     let score = base;
     if (hasContextWord(text, start, CONTEXT, 4)) score += PHONE_CONTEXT_BOOST;
     if (hasContextWord(text, start, NEGATIVE_CONTEXT, 2)) score -= PHONE_NEGATIVE_CONTEXT_PENALTY;
-    findings.push({ entity_type: 'PHONE_NUMBER', start, end, score: Math.round(Math.min(1, score) * 100) / 100 });
+    findings.push({
+      entity_type: 'PHONE_NUMBER',
+      start,
+      end,
+      score: Math.round(Math.min(1, score) * 100) / 100,
+    });
   }
   return findings;
 }
@@ -173,7 +186,9 @@ function groupedAsFormatted(value: string, number: PhoneNumber): boolean {
   const formatted = number.formatNational();
   const formattedBoundaries = new Set(boundariesFromEnd(formatted));
   const formattedLength = formatted.replace(/\D/g, '').length;
-  return candidateBoundaries.every((boundary) => boundary >= formattedLength || formattedBoundaries.has(boundary));
+  return candidateBoundaries.every(
+    (boundary) => boundary >= formattedLength || formattedBoundaries.has(boundary),
+  );
 }
 
 /** Positions between digit groups, counted in digits from the end: `415 555-2671` gives [4, 7]. */

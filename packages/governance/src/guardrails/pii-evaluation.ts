@@ -21,7 +21,11 @@ export const LabelledSampleSchema = z
   .superRefine((sample, context) => {
     sample.entities.forEach((entity, index) => {
       if (entity.end <= entity.start || entity.end > sample.text.length) {
-        context.addIssue({ code: 'custom', path: ['entities', index], message: 'span is empty or outside the text' });
+        context.addIssue({
+          code: 'custom',
+          path: ['entities', index],
+          message: 'span is empty or outside the text',
+        });
       }
     });
   });
@@ -130,7 +134,8 @@ export function evaluatePii(
   analyze: (text: string) => ReadonlyArray<{ entity_type: PiiEntityType; start: number; end: number }>,
 ): PiiEvaluation {
   const tallies = new Map<PiiEntityType, { support: number; exact: number[]; partial: number[] }>();
-  for (const type of PII_ENTITY_TYPES) tallies.set(type, { support: 0, exact: [0, 0, 0], partial: [0, 0, 0] });
+  for (const type of PII_ENTITY_TYPES)
+    tallies.set(type, { support: 0, exact: [0, 0, 0], partial: [0, 0, 0] });
   for (const sample of samples) {
     const findings = analyze(sample.text);
     for (const type of PII_ENTITY_TYPES) {
@@ -153,7 +158,12 @@ export function evaluatePii(
   for (const [entity_type, tally] of tallies) {
     const [etp = 0, efp = 0, efn = 0] = tally.exact;
     const [ptp = 0, pfp = 0, pfn = 0] = tally.partial;
-    entities.push({ entity_type, support: tally.support, exact: counts(etp, efp, efn), partial: counts(ptp, pfp, pfn) });
+    entities.push({
+      entity_type,
+      support: tally.support,
+      exact: counts(etp, efp, efn),
+      partial: counts(ptp, pfp, pfn),
+    });
     total.support += tally.support;
     for (const [key, values] of [['exact', tally.exact] as const, ['partial', tally.partial] as const]) {
       values.forEach((value, index) => (total[key][index] = (total[key][index] ?? 0) + value));
@@ -172,7 +182,9 @@ export function evaluatePii(
 export function evaluateDefaultAnalyzer(
   options: { dataPath?: string; namesPath?: string } = {},
 ): PiiEvaluation {
-  const analyzer = new PiiAnalyzer({ personNames: loadPersonNames(options.namesPath ?? DEFAULT_PERSON_NAMES) });
+  const analyzer = new PiiAnalyzer({
+    personNames: loadPersonNames(options.namesPath ?? DEFAULT_PERSON_NAMES),
+  });
   const samples = loadLabelledSet(options.dataPath ?? DEFAULT_LABELLED_SET);
   return evaluatePii(samples, (text) => analyzer.analyze(text));
 }
@@ -181,7 +193,17 @@ const fixed = (value: number): string => value.toFixed(3);
 
 /** A plain-text table of an evaluation: one row per entity type, then the micro average. */
 export function formatEvaluationTable(evaluation: PiiEvaluation): string {
-  const header = ['entity_type', 'support', 'P exact', 'R exact', 'F1 exact', 'P partial', 'R partial', 'F1 partial', 'tp/fp/fn exact'];
+  const header = [
+    'entity_type',
+    'support',
+    'P exact',
+    'R exact',
+    'F1 exact',
+    'P partial',
+    'R partial',
+    'F1 partial',
+    'tp/fp/fn exact',
+  ];
   const rows = [
     ...evaluation.entities.map((entity) => ({ name: entity.entity_type, ...entity })),
     { name: 'ALL (micro)', ...evaluation.overall },
@@ -196,7 +218,9 @@ export function formatEvaluationTable(evaluation: PiiEvaluation): string {
     fixed(row.partial.f1),
     `${row.exact.tp}/${row.exact.fp}/${row.exact.fn}`,
   ]);
-  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)));
+  const widths = header.map((title, column) =>
+    Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)),
+  );
   const line = (cells: string[]): string =>
     `| ${cells.map((cell, column) => (column === 0 ? cell.padEnd(widths[column] ?? 0) : cell.padStart(widths[column] ?? 0))).join(' | ')} |`;
   const rule = `|${widths.map((width, column) => (column === 0 ? '-'.repeat(width + 2) : `${'-'.repeat(width + 1)}:`)).join('|')}|`;

@@ -101,14 +101,17 @@ export const INJECTION_PATTERNS: readonly InjectionPattern[] = [
   {
     id: 'developer_mode',
     weight: 0.4,
-    description: 'the "Developer Mode" jailbreak; phones and browsers have a real developer mode, so weak alone',
-    regex: /\bdeveloper\s+mode\s+(?:enabled|activated|engaged|unlocked)\b|\b(?:simulate|emulate)\s+developer\s+mode\b/giu,
+    description:
+      'the "Developer Mode" jailbreak; phones and browsers have a real developer mode, so weak alone',
+    regex:
+      /\bdeveloper\s+mode\s+(?:enabled|activated|engaged|unlocked)\b|\b(?:simulate|emulate)\s+developer\s+mode\b/giu,
   },
   {
     id: 'do_anything_now',
     weight: 0.7,
     description: 'the DAN jailbreak and its relatives (case-sensitive DAN, so the name Dan does not match)',
-    regex: /\b[Dd]o\s+[Aa]nything\s+[Nn]ow\b|\bDAN\s+(?:mode|prompt|jailbreak)\b|\b(?:STAN|DUDE|AIM|DAN)\s*:\s|\bjailbreak(?:ed)?\s+(?:mode|prompt|yourself)\b/gu,
+    regex:
+      /\b[Dd]o\s+[Aa]nything\s+[Nn]ow\b|\bDAN\s+(?:mode|prompt|jailbreak)\b|\b(?:STAN|DUDE|AIM|DAN)\s*:\s|\bjailbreak(?:ed)?\s+(?:mode|prompt|yourself)\b/gu,
   },
   {
     id: 'pretend_no_rules',
@@ -128,7 +131,8 @@ export const INJECTION_PATTERNS: readonly InjectionPattern[] = [
     id: 'markdown_role_header',
     weight: 0.6,
     description: 'a heading or bracket that pretends to start a system or instruction section',
-    regex: /^[ \t]*(?:#{1,6}[ \t]*(?:system|assistant|developer|instructions?)\b[ \t]*:?|\[(?:system|assistant|developer)\][ \t]*:?)/gimu,
+    regex:
+      /^[ \t]*(?:#{1,6}[ \t]*(?:system|assistant|developer|instructions?)\b[ \t]*:?|\[(?:system|assistant|developer)\][ \t]*:?)/gimu,
   },
   {
     id: 'inline_role_label',
@@ -190,7 +194,12 @@ function matchPatterns(text: string): InjectionMatch[] {
   for (const pattern of INJECTION_PATTERNS) {
     for (const match of text.matchAll(pattern.regex)) {
       if (match[0].length === 0) continue;
-      matches.push({ pattern: pattern.id, weight: pattern.weight, start: match.index, end: match.index + match[0].length });
+      matches.push({
+        pattern: pattern.id,
+        weight: pattern.weight,
+        start: match.index,
+        end: match.index + match[0].length,
+      });
     }
   }
   return matches;
@@ -206,7 +215,8 @@ function decodeBase64Text(blob: string): string | undefined {
   let printable = 0;
   for (const char of decoded) {
     const code = char.codePointAt(0) ?? 0;
-    if ((code >= 32 && code !== 0xfffd && code !== 127) || code === 10 || code === 13 || code === 9) printable++;
+    if ((code >= 32 && code !== 0xfffd && code !== 127) || code === 10 || code === 13 || code === 9)
+      printable++;
   }
   return printable / [...decoded].length >= 0.95 ? decoded : undefined;
 }
@@ -221,7 +231,12 @@ export function detectPromptInjection(text: string, options: InjectionOptions = 
   for (const blob of text.matchAll(BASE64_BLOB)) {
     const decoded = decodeBase64Text(blob[0]);
     if (decoded !== undefined && matchPatterns(decoded).length > 0) {
-      matches.push({ pattern: 'base64_injection', weight: BASE64_INJECTION_WEIGHT, start: blob.index, end: blob.index + blob[0].length });
+      matches.push({
+        pattern: 'base64_injection',
+        weight: BASE64_INJECTION_WEIGHT,
+        start: blob.index,
+        end: blob.index + blob[0].length,
+      });
     }
   }
   matches.sort((a, b) => a.start - b.start || b.end - a.end || (a.pattern < b.pattern ? -1 : 1));

@@ -89,3 +89,8 @@ const WORD_CLASS = '[\\p{L}\\p{N}\\p{M}_]';
  */
 export const NOT_AFTER_WORD = `(?<!(?!${UNSPACED_CLASS})${WORD_CLASS})`;
 export const NOT_BEFORE_WORD = `(?!(?!${UNSPACED_CLASS})${WORD_CLASS})`;
+
+/** A set of words from a space-separated list. */
+export function wordSet(words: string): ReadonlySet<string> {
+  return new Set(words.split(/\s+/).filter((word) => word.length > 0));
+}

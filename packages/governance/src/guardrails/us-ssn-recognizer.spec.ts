@@ -72,6 +72,8 @@ describe('recognizeUsSsns', () => {
   });
 
   it('reports exact offsets', () => {
-    expect(recognizeUsSsns('x 536-22-8410')).toEqual([{ entity_type: 'US_SSN', start: 2, end: 13, score: 0.65 }]);
+    expect(recognizeUsSsns('x 536-22-8410')).toEqual([
+      { entity_type: 'US_SSN', start: 2, end: 13, score: 0.65 },
+    ]);
   });
 });

@@ -1,6 +1,6 @@
 import { scanDigitWindows } from './digit-runs';
 import type { PiiFinding } from './pii-entities';
-import { hasContextWord } from './text-context';
+import { hasContextWord, wordSet } from './text-context';
 
 /*
  * Written here: there is no maintained npm library for finding SSNs in text, and the rules are the SSA's
@@ -32,11 +32,11 @@ export const SSN_CONTEXT_BOOST = 0.3;
 /** Subtracted when a word before the number says it is another identifier. */
 export const SSN_NEGATIVE_CONTEXT_PENALTY = 0.4;
 
-const CONTEXT = new Set(['ssn', 'ssns', 'social', 'security', 'ss', 'ssa', 'taxpayer', 'tin', 'w2', 'w', 'i9']);
-const NEGATIVE_CONTEXT = new Set([
-  'order', 'invoice', 'part', 'sku', 'serial', 'item', 'article', 'tracking', 'ticket', 'case', 'po', 'batch',
-  'lot', 'zip', 'routing', 'aba', 'phone', 'tel', 'fax', 'call', 'mobile', 'ein',
-]);
+const CONTEXT = wordSet('ssn ssns social security ss ssa taxpayer tin w2 w i9');
+const NEGATIVE_CONTEXT = wordSet(
+  'order invoice part sku serial item article tracking ticket case po batch lot zip routing aba ' +
+    'phone tel fax call mobile ein',
+);
 
 /** Finds US social security numbers (`US_SSN`). */
 export function recognizeUsSsns(text: string): PiiFinding[] {
@@ -44,7 +44,11 @@ export function recognizeUsSsns(text: string): PiiFinding[] {
   scanDigitWindows(text, (window) => {
     const lengths = window.groupLengths;
     const formatted =
-      lengths.length === 3 && lengths[0] === 3 && lengths[1] === 2 && lengths[2] === 4 && window.separator !== 'mixed';
+      lengths.length === 3 &&
+      lengths[0] === 3 &&
+      lengths[1] === 2 &&
+      lengths[2] === 4 &&
+      window.separator !== 'mixed';
     const unformatted = lengths.length === 1 && lengths[0] === 9;
     if (!(formatted || unformatted) || !isValidUsSsn(window.digits)) return false;
     let score = formatted ? SSN_FORMATTED_SCORE : SSN_UNFORMATTED_SCORE;

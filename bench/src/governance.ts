@@ -1,0 +1,217 @@
+/**
+ * `pnpm bench:governance`: what governance costs.
+ *
+ * 1. Added latency per request: `POST /generate` (1 new token, starter model) through the full governance path
+ *    (API key, policy decision, rate limit, input and output guardrails, audit append) against the same route
+ *    and model with a governance service that does nothing, in the same process and run, requests alternating.
+ * 2. Audit append throughput on PGlite and on PostgreSQL, one writer and 64 concurrent writers (group commit).
+ * 3. Audit verify throughput.
+ *
+ * Run through `scripts/integration/run.mjs`, which starts PostgreSQL and passes STRATA_IT_POSTGRES_URL.
+ */
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createGenerationApp, startGenerationService } from '@strata/application';
+import {
+  AuditLog,
+  compileGuardrailPolicy,
+  DEFAULT_GUARDRAIL_POLICY,
+  GOVERNANCE_MIGRATIONS,
+  GovernanceService,
+  parseGuardrailPolicy,
+  type Action,
+  type Caller,
+  type GuardrailResult,
+} from '@strata/governance';
+import { ensureStarterModel, STARTER_SHAPE } from '@strata/model';
+import {
+  createLogger,
+  createMetricsRegistry,
+  migrate,
+  PGliteDatabase,
+  PLATFORM_MIGRATIONS,
+  PostgresDatabase,
+  type Database,
+} from '@strata/platform';
+import { fixed, percentile, printTable } from './stats';
+
+const ROOT = path.resolve(__dirname, '../..');
+const MODEL_DIR = path.join(ROOT, '.strata/models');
+const ADMIN_KEY = 'sk-strata-bench-admin-0123456789abcdefghijklmnop';
+const REQUESTS = 1000;
+const WARMUP = 100;
+
+/** The same API with a governance service that authenticates nobody and records nothing: the baseline. */
+class UngovernedService extends GovernanceService {
+  private readonly nobody: Caller = {
+    principal: { keyId: 'bench', tenant: 'bench', name: 'bench', roles: ['admin'], limits: {} },
+    guardrails: compileGuardrailPolicy(parseGuardrailPolicy({})),
+  };
+  override async authenticate(): Promise<Caller> {
+    return this.nobody;
+  }
+  override async authorize(_caller: Caller, _action: Action): Promise<void> {}
+  override async admit(): Promise<void> {}
+  override async guardInput(_caller: Caller, text: string): Promise<GuardrailResult> {
+    return { text, actions: [] };
+  }
+  override async guardOutput(_caller: Caller, text: string): Promise<GuardrailResult> {
+    return { text, actions: [] };
+  }
+  override async record(): Promise<unknown> {
+    return undefined;
+  }
+  override redactForAudit(text: string): string {
+    return text;
+  }
+}
+
+async function addedLatency(): Promise<string[][]> {
+  await ensureStarterModel(MODEL_DIR);
+  const governed = await startGenerationService({
+    service: 'bench',
+    env: {
+      PORT: '0',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'error',
+      MODEL_ID: STARTER_SHAPE.modelId,
+      MODEL_CACHE_DIR: MODEL_DIR,
+      MODEL_OFFLINE: 'true',
+      STRATA_DATA_DIR: mkdtempSync(path.join(os.tmpdir(), 'strata-bench-')),
+      STRATA_ADMIN_KEY: ADMIN_KEY,
+    },
+  });
+  const g = governed.governance;
+  const logger = createLogger({ name: 'bench', level: 'error' });
+  const sameApiWith = async (governance: GovernanceService) => {
+    const app = await createGenerationApp(
+      {
+        modelHost: governed.host,
+        metrics: createMetricsRegistry({ defaultMetrics: false }),
+        logger,
+        version: 'bench',
+        governance,
+        metricsPublic: true,
+        retentionDays: { generation: 183, denied: 365, admin: 2555, erasure: 2555, retention: 2555 },
+      },
+      { HTTP_BODY_LIMIT: 1024 * 1024 },
+    );
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    return app;
+  };
+  const ungoverned = await sameApiWith(new UngovernedService(g.keys, g.limiter, g.audit, {}));
+  /** Auth, policy, limits and guardrails without the audit record: shows what the audit write costs. */
+  class UnauditedService extends GovernanceService {
+    override async record(): Promise<unknown> {
+      return undefined;
+    }
+  }
+  const unaudited = await sameApiWith(new UnauditedService(g.keys, g.limiter, g.audit, DEFAULT_GUARDRAIL_POLICY));
+  const asyncAudit = await sameApiWith(
+    new GovernanceService(g.keys, g.limiter, g.audit, DEFAULT_GUARDRAIL_POLICY, { auditWrite: 'async' }),
+  );
+  const { apiKey } = await g.keys.create({ tenant: 'bench', name: 'app', roles: ['app'], limits: { requestsPerMinute: 1_000_000 } }, null);
+  const body = JSON.stringify({
+    inputs: 'Please summarise the support ticket from our customer about the delayed delivery.',
+    parameters: { max_new_tokens: 1 },
+  });
+  const send = async (url: string) => {
+    const started = performance.now();
+    const response = await fetch(`${url}/generate`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${apiKey}` },
+      body,
+    });
+    if (response.status !== 200) throw new Error(`${url}: ${response.status} ${await response.text()}`);
+    await response.arrayBuffer();
+    return performance.now() - started;
+  };
+  const targets = {
+    governed: governed.url,
+    off: await ungoverned.getUrl(),
+    async: await asyncAudit.getUrl(),
+    unaudited: await unaudited.getUrl(),
+  };
+  const times = { governed: [] as number[], off: [] as number[], async: [] as number[], unaudited: [] as number[] };
+  for (let i = 0; i < WARMUP + REQUESTS; i++) {
+    // Alternate, so drift in machine load falls on every variant alike.
+    for (const variant of ['off', 'governed', 'async', 'unaudited'] as const) {
+      const ms = await send(targets[variant]);
+      if (i >= WARMUP) times[variant].push(ms);
+    }
+  }
+  await Promise.all([ungoverned.close(), asyncAudit.close(), unaudited.close()]);
+  await governed.close();
+  const row = (name: string, values: number[]) => [name, fixed(percentile(values, 50), 3), fixed(percentile(values, 99), 3)];
+  const added = (name: string, values: number[]) => [
+    name,
+    fixed(percentile(values, 50) - percentile(times.off, 50), 3),
+    fixed(percentile(values, 99) - percentile(times.off, 99), 3),
+  ];
+  return [
+    row('governance off (baseline)', times.off),
+    row('governance on, AUDIT_WRITE=sync (default)', times.governed),
+    row('governance on, AUDIT_WRITE=async', times.async),
+    row('auth + policy + limits + guardrails, no audit', times.unaudited),
+    added('added, sync audit', times.governed),
+    added('added, async audit', times.async),
+    added('added, no audit', times.unaudited),
+  ];
+}
+
+async function auditThroughput(name: string, open: () => Promise<Database>): Promise<string[][]> {
+  const database = await open();
+  await migrate(database, PLATFORM_MIGRATIONS);
+  await migrate(database, GOVERNANCE_MIGRATIONS);
+  const { privateKey } = generateKeyPairSync('ed25519');
+  const log = new AuditLog(database, { signingKey: privateKey, checkpointEvery: 100 });
+  const entry = (i: number) => ({
+    recordClass: 'generation' as const,
+    action: 'generate',
+    outcome: 'allowed',
+    keyId: `key_${i % 10}`,
+    tenant: 'bench',
+    model: 'strata/starter-gpt2',
+    subjectId: `user-${i % 100}`,
+    details: { route: '/generate', prompt_tokens: 12, completion_tokens: 64, latency_ms: 80 },
+    personal: { input: 'Summarise the ticket from <PERSON> about order 1234.', output: 'The customer reports a delay.' },
+  });
+  const rows: string[][] = [];
+  let next = 0;
+  for (const writers of [1, 64]) {
+    const count = writers === 1 ? 1000 : 5000;
+    const started = performance.now();
+    await Promise.all(
+      Array.from({ length: writers }, async () => {
+        for (let done = 0; done < count / writers; done++) await log.append(entry(next++));
+      }),
+    );
+    const seconds = (performance.now() - started) / 1000;
+    rows.push([name, `append, ${writers} writer${writers === 1 ? '' : 's'}`, fixed(count / seconds, 0)]);
+  }
+  const started = performance.now();
+  const report = await log.verify();
+  const seconds = (performance.now() - started) / 1000;
+  if (!report.ok) throw new Error(`verify failed: ${JSON.stringify(report.firstProblem)}`);
+  rows.push([name, `verify (${report.records} records, ${report.checkpoints} checkpoints)`, fixed(report.records / seconds, 0)]);
+  await database.close();
+  return rows;
+}
+
+async function main(): Promise<void> {
+  process.stdout.write(`governance: added latency over ${REQUESTS} requests each (POST /generate, 1 new token)\n\n`);
+  printTable(['path', 'p50 ms', 'p99 ms'], await addedLatency());
+  const url = process.env['STRATA_IT_POSTGRES_URL'];
+  const rows = await auditThroughput('PGlite', () => PGliteDatabase.open());
+  if (url) rows.push(...(await auditThroughput('PostgreSQL 15', () => PostgresDatabase.open({ url }))));
+  process.stdout.write('\naudit log throughput\n\n');
+  printTable(['database', 'operation', 'records/s'], rows);
+  if (!url) process.stdout.write('\n(PostgreSQL skipped: run through scripts/integration/run.mjs)\n');
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+});
