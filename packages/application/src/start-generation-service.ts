@@ -90,7 +90,9 @@ export async function startGenerationService(
   const port = typeof address === 'object' && address ? address.port : config.PORT;
   const url = `http://${config.HOST === '0.0.0.0' ? '127.0.0.1' : config.HOST}:${port}`;
   logger.info({ url }, 'listening; loading the model');
+  const retention = scheduleRetention(governance, config.AUDIT_RETENTION_INTERVAL_HOURS, retentionDays(config), logger);
   const close = async () => {
+    clearInterval(retention);
     await app.close();
     await host.stop();
     await governance.audit.drain();
@@ -135,6 +137,25 @@ async function bootstrapAdmin(
     details: { key_id: record.keyId, roles: record.roles, reason: 'first start' },
   });
   onCreated(apiKey);
+}
+
+/** The retention job: applies the retention periods once a start-up and then every `hours`. */
+function scheduleRetention(
+  governance: GovernanceService,
+  hours: number,
+  days: ReturnType<typeof retentionDays>,
+  logger: Logger,
+): NodeJS.Timeout | undefined {
+  if (hours === 0) return undefined;
+  const run = () =>
+    governance.audit
+      .applyRetention(days, { keyId: null, tenant: null })
+      .then((purged) => logger.info({ purged }, 'audit retention applied'))
+      .catch((error: unknown) => logger.error({ err: error }, 'audit retention failed'));
+  void run();
+  const timer = setInterval(run, hours * 3_600_000);
+  timer.unref();
+  return timer;
 }
 
 function definedOnly(env: Environment): Environment {

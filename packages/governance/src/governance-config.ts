@@ -36,6 +36,8 @@ export const governanceEnvSchema = z.object({
   AUDIT_RETENTION_DAYS_GENERATION: env.int(183, 36_500).default(183),
   AUDIT_RETENTION_DAYS_DENIED: env.int(183, 36_500).default(365),
   AUDIT_RETENTION_DAYS_ADMIN: env.int(183, 36_500).default(2555),
+  /** How often the service applies retention (hours; 0 turns the periodic job off). */
+  AUDIT_RETENTION_INTERVAL_HOURS: env.int(0, 8760).default(24),
   /**
    * `sync`: an answer is sent only once its audit record is committed. `async`: the record commits just after,
    * with the next group (lower latency; a crash in between loses it).

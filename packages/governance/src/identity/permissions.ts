@@ -61,3 +61,14 @@ export const ROLE_MAX_NEW_TOKENS: Readonly<Record<Role, number>> = {
 export function roleAllows(role: Role, action: Action): boolean {
   return PERMISSIONS[role].includes(action);
 }
+
+/** The matrix as the Markdown table docs/compliance.md shows; a test keeps the two identical. */
+export function permissionMatrixMarkdown(): string {
+  const header = `| action | ${ROLES.join(' | ')} |`;
+  const rule = `|---|${ROLES.map(() => '---').join('|')}|`;
+  const rows = ACTIONS.map(
+    (action) =>
+      `| \`${action}\`: ${ACTION_DESCRIPTIONS[action]} | ${ROLES.map((role) => (roleAllows(role, action) ? 'yes' : '—')).join(' | ')} |`,
+  );
+  return [header, rule, ...rows].join('\n');
+}

@@ -1,4 +1,4 @@
-import { ACTIONS, PERMISSIONS, ROLES, type Action, type Role } from './permissions';
+import { ACTIONS, PERMISSIONS, permissionMatrixMarkdown, ROLES, type Action, type Role } from './permissions';
 import { authorize, maxNewTokensCap } from './policy';
 import type { Principal } from './principal';
 
@@ -62,5 +62,14 @@ describe('authorize: model allowlist and token caps', () => {
       rule: 'max_new_tokens',
     });
     expect(authorize(principal(['app']), 'generate', { maxNewTokens: 1024 }).allowed).toBe(true);
+  });
+});
+
+describe('documentation', () => {
+  it('docs/compliance.md shows exactly this permission matrix', () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { readFileSync } = require('node:fs') as typeof import('node:fs');
+    const doc = readFileSync(require.resolve('../../../../docs/compliance.md'), 'utf8');
+    expect(doc).toContain(permissionMatrixMarkdown());
   });
 });
