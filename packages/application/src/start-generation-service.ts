@@ -11,6 +11,7 @@ import { ModelHost, ModelMetrics, modelEnvSchema, type LoadedModel } from '@stra
 import {
   createLogger,
   createMetricsRegistry,
+  env,
   loadConfig,
   type Environment,
   type Logger,
@@ -23,7 +24,14 @@ import { STRATA_VERSION } from './version';
 export const generationServiceEnvSchema = modelEnvSchema
   .extend(httpEnvSchema.shape)
   .extend(governanceEnvSchema.shape)
-  .extend(runtimeEnvSchema.shape);
+  .extend(runtimeEnvSchema.shape)
+  .extend({
+    /**
+     * Folder for local state: the embedded database (unless DATABASE_URL names another), the local lake (unless
+     * OBJECT_STORE_URL does) and the standalone's audit signing key.
+     */
+    STRATA_DATA_DIR: env.string().default('.strata/data'),
+  });
 
 export interface GenerationServiceOptions {
   /** Service name in logs and metrics. */
@@ -60,10 +68,13 @@ export interface RunningGenerationService {
 export async function startGenerationService(
   options: GenerationServiceOptions,
 ): Promise<RunningGenerationService> {
-  const config = loadConfig(generationServiceEnvSchema, { ...options.defaults, ...definedOnly(options.env) });
+  const environment = withDataDir({ ...options.defaults, ...definedOnly(options.env) });
+  const config = loadConfig(generationServiceEnvSchema, environment);
+  // The backbone's cross-variable rules (KAFKA_BROKERS with EVENT_BUS=kafka, URL schemes) live on its schema.
+  const backbone = loadConfig(runtimeEnvSchema, environment);
   const logger = createLogger({ name: options.service, level: config.LOG_LEVEL });
   const metrics = createMetricsRegistry({ defaultLabels: { service: options.service } });
-  const runtime = await openPlatformRuntime(config, options.service, logger, metrics);
+  const runtime = await openPlatformRuntime(backbone, logger, metrics);
   const signingKeyFile = options.keepSigningKeyInDataDir
     ? path.resolve(config.STRATA_DATA_DIR, 'audit-signing-key.pem')
     : undefined;
@@ -156,6 +167,16 @@ function scheduleRetention(
   const timer = setInterval(run, hours * 3_600_000);
   timer.unref();
   return timer;
+}
+
+/** Local stores default to folders under STRATA_DATA_DIR. */
+function withDataDir(environment: Environment): Environment {
+  const dataDir = path.resolve(environment['STRATA_DATA_DIR'] ?? '.strata/data');
+  return {
+    DATABASE_URL: `pglite:${path.join(dataDir, 'db')}`,
+    OBJECT_STORE_URL: `file:${path.join(dataDir, 'lake')}`,
+    ...environment,
+  };
 }
 
 function definedOnly(env: Environment): Environment {

@@ -19,3 +19,4 @@ export * from './inbox';
 export * from './object-store';
 export * from './local-object-store';
 export * from './s3-object-store';
+export * from './backbone-config';

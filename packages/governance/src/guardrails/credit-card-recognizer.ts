@@ -128,7 +128,7 @@ const NEGATIVE_CONTEXT = wordSet(
  */
 export function recognizeCreditCards(text: string): PiiFinding[] {
   const findings: PiiFinding[] = [];
-  scanDigitWindows(text, (window) => {
+  scanDigitWindows(text, { min: 13, max: 19 }, (window) => {
     if (window.digits.length < 13 || window.digits.length > 19 || window.separator === 'mixed') return false;
     if (!isValidCardNumber(window.digits)) return false;
     const score = hasContextWord(text, window.start, NEGATIVE_CONTEXT, 3)

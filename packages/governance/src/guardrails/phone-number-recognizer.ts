@@ -86,11 +86,14 @@ const MAX_NATIONAL_DIGITS = 12;
 export interface PhoneRecognizerOptions {
   /** Regions (ISO 3166-1 alpha-2) whose national formats to accept; DEFAULT_PHONE_REGIONS when absent. */
   regions?: readonly CountryCode[];
+  /** Skips candidates that could not reach this score even if valid, which saves parsing; 0 when absent. */
+  minScore?: number;
 }
 
 /** Finds telephone numbers (`PHONE_NUMBER`) that libphonenumber validates. */
 export function recognizePhoneNumbers(text: string, options: PhoneRecognizerOptions = {}): PiiFinding[] {
   const regions = options.regions ?? DEFAULT_PHONE_REGIONS;
+  const minScore = options.minScore ?? 0;
   const findings: PiiFinding[] = [];
   for (const match of text.matchAll(CANDIDATE)) {
     let start = match.index;
@@ -103,11 +106,17 @@ export function recognizePhoneNumbers(text: string, options: PhoneRecognizerOpti
     value = value.replace(/[^\d]+$/, '');
     const end = start + value.length;
     if (!mayStartAt(text, start) || !mayEndAt(text, end)) continue;
-    const base = scoreOf(value, regions, hasContextWord(text, start, CONTEXT, 4));
+    const phoneContext = hasContextWord(text, start, CONTEXT, 4);
+    const adjustment =
+      (phoneContext ? PHONE_CONTEXT_BOOST : 0) -
+      (hasContextWord(text, start, NEGATIVE_CONTEXT, 2) ? PHONE_NEGATIVE_CONTEXT_PENALTY : 0);
+    // Parsing is the expensive part: skip it when even a valid number could not reach the minimum score.
+    const international = value.startsWith('+') || value.startsWith('00');
+    const best = (international ? PHONE_INTERNATIONAL_SCORE : PHONE_NATIONAL_SCORE) + adjustment;
+    if (best < minScore - 1e-9) continue;
+    const base = scoreOf(value, regions, phoneContext);
     if (base === undefined) continue;
-    let score = base;
-    if (hasContextWord(text, start, CONTEXT, 4)) score += PHONE_CONTEXT_BOOST;
-    if (hasContextWord(text, start, NEGATIVE_CONTEXT, 2)) score -= PHONE_NEGATIVE_CONTEXT_PENALTY;
+    const score = base + adjustment;
     findings.push({
       entity_type: 'PHONE_NUMBER',
       start,

@@ -59,7 +59,7 @@ export class PiiAnalyzer {
     raw.push(...recognizeUsSsns(text));
     raw.push(...recognizeEmailAddresses(text));
     raw.push(...recognizeIpAddresses(text));
-    raw.push(...recognizePhoneNumbers(text, { regions: this.phoneRegions }));
+    raw.push(...recognizePhoneNumbers(text, { regions: this.phoneRegions, minScore: threshold }));
     raw.push(...this.personNames.recognize(text));
     const resolved = resolveOverlaps(raw.filter((finding) => finding.score >= threshold));
     const findings = resolved.filter((finding) => wanted.has(finding.entity_type));

@@ -29,6 +29,11 @@
 
 export interface InjectionPattern {
   id: string;
+  /**
+   * Lower-case substrings one of which every match contains: a cheap gate, so that a pattern's regular
+   * expression only runs on text that could match it.
+   */
+  triggers: readonly string[];
   weight: number;
   description: string;
   regex: RegExp;
@@ -49,6 +54,7 @@ const ADJECTIVES = '(?:full|exact|entire|complete|initial|original|hidden|secret
 export const INJECTION_PATTERNS: readonly InjectionPattern[] = [
   {
     id: 'ignore_previous_instructions',
+    triggers: ['ignore', 'disregard', 'forget', 'skip', 'overrid', 'overrule', 'drop', 'abandon', 'discard'],
     weight: 0.9,
     description: 'asks the model to drop the instructions it was given',
     regex: new RegExp(
@@ -58,6 +64,7 @@ export const INJECTION_PATTERNS: readonly InjectionPattern[] = [
   },
   {
     id: 'ignore_text_above',
+    triggers: ['ignore', 'disregard', 'forget'],
     weight: 0.45,
     description: 'asks the model to ignore what came before, without naming instructions',
     regex:
@@ -65,6 +72,17 @@ export const INJECTION_PATTERNS: readonly InjectionPattern[] = [
   },
   {
     id: 'disregard_system_prompt',
+    triggers: [
+      'ignore',
+      'disregard',
+      'forget',
+      'overrid',
+      'bypass',
+      'circumvent',
+      'disable',
+      'turn',
+      'deactivate',
+    ],
     weight: 0.9,
     description: 'asks the model to set aside its system prompt or safety rules',
     regex:
@@ -72,6 +90,22 @@ export const INJECTION_PATTERNS: readonly InjectionPattern[] = [
   },
   {
     id: 'reveal_system_prompt',
+    triggers: [
+      'reveal',
+      'show',
+      'print',
+      'output',
+      'display',
+      'repeat',
+      'recite',
+      'dump',
+      'leak',
+      'tell',
+      'give',
+      'share',
+      'write',
+      'what',
+    ],
     weight: 0.8,
     description: 'asks the model to disclose its system prompt or hidden instructions',
     regex: new RegExp(
@@ -86,6 +120,7 @@ export const INJECTION_PATTERNS: readonly InjectionPattern[] = [
   },
   {
     id: 'repeat_text_above',
+    triggers: ['repeat', 'print', 'output', 'recite', 'copy', 'written', 'starting'],
     weight: 0.6,
     description: 'asks for the text that precedes the user turn, which is the system prompt',
     regex:
@@ -93,6 +128,7 @@ export const INJECTION_PATTERNS: readonly InjectionPattern[] = [
   },
   {
     id: 'role_play_jailbreak',
+    triggers: ['you', 'mode', 'act'],
     weight: 0.8,
     description: 'role-play that gives the model a persona without rules',
     regex:
@@ -100,6 +136,7 @@ export const INJECTION_PATTERNS: readonly InjectionPattern[] = [
   },
   {
     id: 'developer_mode',
+    triggers: ['developer'],
     weight: 0.4,
     description:
       'the "Developer Mode" jailbreak; phones and browsers have a real developer mode, so weak alone',
@@ -108,6 +145,7 @@ export const INJECTION_PATTERNS: readonly InjectionPattern[] = [
   },
   {
     id: 'do_anything_now',
+    triggers: ['anything', 'dan', 'stan', 'dude', 'aim', 'jailbreak'],
     weight: 0.7,
     description: 'the DAN jailbreak and its relatives (case-sensitive DAN, so the name Dan does not match)',
     regex:
@@ -115,6 +153,7 @@ export const INJECTION_PATTERNS: readonly InjectionPattern[] = [
   },
   {
     id: 'pretend_no_rules',
+    triggers: ['pretend', 'imagine', 'as if', 'suppose'],
     weight: 0.6,
     description: 'asks the model to behave as if it had no rules',
     regex:
@@ -122,6 +161,7 @@ export const INJECTION_PATTERNS: readonly InjectionPattern[] = [
   },
   {
     id: 'chat_template_token',
+    triggers: ['<|', 'inst]', '<<', '_of_turn>'],
     weight: 0.9,
     description: "a chat template's special tokens, injected to open a new system or assistant turn",
     regex:
@@ -129,6 +169,7 @@ export const INJECTION_PATTERNS: readonly InjectionPattern[] = [
   },
   {
     id: 'markdown_role_header',
+    triggers: ['#', '[system]', '[assistant]', '[developer]'],
     weight: 0.6,
     description: 'a heading or bracket that pretends to start a system or instruction section',
     regex:
@@ -136,12 +177,14 @@ export const INJECTION_PATTERNS: readonly InjectionPattern[] = [
   },
   {
     id: 'inline_role_label',
+    triggers: ['system', 'assistant'],
     weight: 0.35,
     description: 'a line that starts with a role label, as in a transcript (common in benign text too)',
     regex: /^[ \t]*(?:system|assistant)[ \t]*:/gimu,
   },
   {
     id: 'new_instructions',
+    triggers: ['instruction', 'from now on'],
     weight: 0.45,
     description: 'announces replacement instructions',
     regex:
@@ -149,6 +192,7 @@ export const INJECTION_PATTERNS: readonly InjectionPattern[] = [
   },
   {
     id: 'no_restrictions',
+    triggers: ['without', 'no '],
     weight: 0.3,
     description: 'asks for output without filters (often benign alone)',
     regex:
@@ -156,6 +200,7 @@ export const INJECTION_PATTERNS: readonly InjectionPattern[] = [
   },
   {
     id: 'encoded_instructions',
+    triggers: ['decode', 'encoded'],
     weight: 0.5,
     description: 'asks the model to decode something and act on it',
     regex:
@@ -190,8 +235,10 @@ export interface InjectionOptions {
 }
 
 function matchPatterns(text: string): InjectionMatch[] {
+  const lower = text.toLowerCase();
   const matches: InjectionMatch[] = [];
   for (const pattern of INJECTION_PATTERNS) {
+    if (!pattern.triggers.some((trigger) => lower.includes(trigger))) continue;
     for (const match of text.matchAll(pattern.regex)) {
       if (match[0].length === 0) continue;
       matches.push({

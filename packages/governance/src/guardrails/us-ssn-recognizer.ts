@@ -41,7 +41,7 @@ const NEGATIVE_CONTEXT = wordSet(
 /** Finds US social security numbers (`US_SSN`). */
 export function recognizeUsSsns(text: string): PiiFinding[] {
   const findings: PiiFinding[] = [];
-  scanDigitWindows(text, (window) => {
+  scanDigitWindows(text, { min: 9, max: 9 }, (window) => {
     const lengths = window.groupLengths;
     const formatted =
       lengths.length === 3 &&

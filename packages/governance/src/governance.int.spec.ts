@@ -1,0 +1,92 @@
+import { generateKeyPairSync } from 'node:crypto';
+import pg from 'pg';
+import { migrate, PLATFORM_MIGRATIONS, PostgresDatabase } from '@strata/platform';
+import { AuditLog } from './audit/audit-log';
+import { GOVERNANCE_MIGRATIONS } from './governance-migrations';
+import { ApiKeyService } from './identity/api-keys';
+import type { Principal } from './identity/principal';
+import { RateLimiter } from './limits/rate-limiter';
+import { DatabaseTokenBuckets } from './limits/token-buckets';
+
+/** A fresh database on the integration PostgreSQL server (started by `pnpm test:integration`). */
+async function freshDatabaseUrl(): Promise<string> {
+  const server = process.env['STRATA_IT_POSTGRES_URL'];
+  if (!server) throw new Error('STRATA_IT_POSTGRES_URL is not set: run `pnpm test:integration`');
+  const name = `strata_gov_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`;
+  const admin = new pg.Client({ connectionString: server });
+  await admin.connect();
+  try {
+    await admin.query(`create database ${name}`);
+  } finally {
+    await admin.end();
+  }
+  const url = new URL(server);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+/** Two "replicas": separate connection pools on one PostgreSQL database, as two pods would have. */
+let replicas: [PostgresDatabase, PostgresDatabase];
+
+beforeAll(async () => {
+  const url = await freshDatabaseUrl();
+  replicas = [await PostgresDatabase.open({ url }), await PostgresDatabase.open({ url })];
+  await migrate(replicas[0], PLATFORM_MIGRATIONS);
+  await migrate(replicas[0], GOVERNANCE_MIGRATIONS);
+});
+
+afterAll(async () => {
+  await Promise.all(replicas.map((database) => database.close()));
+});
+
+describe('governance on PostgreSQL, shared by replicas', () => {
+  it('shares one rate limit across replicas under concurrency', async () => {
+    const principal: Principal = {
+      keyId: 'key_shared',
+      tenant: 'acme',
+      name: 'shared',
+      roles: ['app'],
+      limits: { requestsPerMinute: 10 },
+    };
+    const limiters = replicas.map((database) => new RateLimiter(new DatabaseTokenBuckets(database)));
+    const results = await Promise.allSettled(
+      Array.from({ length: 40 }, (_, i) => limiters[i % 2]!.admit(principal)),
+    );
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(10);
+    const refused = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
+    expect(refused.reason).toMatchObject({ code: 'rate_limited', message: expect.stringContaining('10 requests per minute') });
+  });
+
+  it('keeps one contiguous, verifiable audit chain when replicas append concurrently', async () => {
+    const { privateKey } = generateKeyPairSync('ed25519');
+    const logs = replicas.map((database) => new AuditLog(database, { signingKey: privateKey, checkpointEvery: 25 }));
+    await Promise.all(
+      Array.from({ length: 200 }, (_, i) =>
+        logs[i % 2]!.append({
+          recordClass: 'generation',
+          action: 'generate',
+          outcome: 'allowed',
+          keyId: `key_${i % 3}`,
+          tenant: 'acme',
+          model: 'm',
+          details: { i },
+          personal: { input: `prompt ${i}` },
+        }),
+      ),
+    );
+    const report = await logs[1]!.verify();
+    expect(report).toEqual({ ok: true, records: 200, checkpoints: 8 });
+    await replicas[0].exec(`update governance_audit_log set outcome = 'denied' where seq = 77`);
+    expect((await logs[0]!.verify()).firstProblem).toMatchObject({ seq: 77 });
+  });
+
+  it('authenticates a key created on one replica on the other, and stops at revocation', async () => {
+    const [a, b] = replicas.map((database) => new ApiKeyService(database));
+    const { apiKey, record } = await a!.create({ tenant: 'acme', name: 'cross', roles: ['app'] }, null);
+    expect((await b!.authenticate(apiKey)).principal.keyId).toBe(record.keyId);
+    await a!.revoke(record.keyId);
+    // Replica b cached the key for at most two seconds.
+    await new Promise((resolve) => setTimeout(resolve, 2100));
+    await expect(b!.authenticate(apiKey)).rejects.toMatchObject({ code: 'unauthenticated' });
+  });
+});
