@@ -4,7 +4,7 @@ import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { startGenerationService, type RunningGenerationService } from '@strata/application';
-import { starterServiceEnv, TEST_ADMIN_KEY } from './cli-test-env.testing';
+import { starterServiceEnv, TEST_ADMIN_KEY } from '@strata/application';
 
 /**
  * `strata` as operators run it: the built `node dist/main.js` in a child process, over HTTP, against a real

@@ -1,5 +1,5 @@
 import { startGenerationService, type RunningGenerationService } from './start-generation-service';
-import { ADMIN_HEADERS, starterServiceEnv } from './starter-env.testing';
+import { ADMIN_HEADERS, starterServiceEnv } from './testing/starter-service-env';
 
 let service: RunningGenerationService;
 

@@ -2,7 +2,7 @@ import { InferenceClient } from '@huggingface/inference';
 import OpenAI from 'openai';
 import { STARTER_SHAPE } from '@strata/model';
 import { startGenerationService, type RunningGenerationService } from './start-generation-service';
-import { ADMIN_HEADERS, TEST_ADMIN_KEY, starterServiceEnv } from './starter-env.testing';
+import { ADMIN_HEADERS, TEST_ADMIN_KEY, starterServiceEnv } from './testing/starter-service-env';
 
 let service: RunningGenerationService;
 

@@ -4,7 +4,7 @@ import { ModelHost, modelEnvSchema, STARTER_SHAPE } from '@strata/model';
 import { loadConfig } from '@strata/platform';
 import { createGenerationApp } from './create-generation-app';
 import { startGenerationService, type RunningGenerationService } from './start-generation-service';
-import { ADMIN_HEADERS, starterServiceEnv } from './starter-env.testing';
+import { ADMIN_HEADERS, starterServiceEnv } from './testing/starter-service-env';
 
 let service: RunningGenerationService;
 

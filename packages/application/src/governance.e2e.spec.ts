@@ -1,6 +1,6 @@
 import { TOPICS } from '@strata/contracts';
 import { startGenerationService, type RunningGenerationService } from './start-generation-service';
-import { ADMIN_HEADERS, starterServiceEnv } from './starter-env.testing';
+import { ADMIN_HEADERS, starterServiceEnv } from './testing/starter-service-env';
 
 let service: RunningGenerationService;
 

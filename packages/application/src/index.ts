@@ -9,3 +9,4 @@ export * from './start-generation-service';
 export * from './governance/auth.decorators';
 export * from './governance/governed-generation';
 export * from './version';
+export * from './testing/starter-service-env';

@@ -17,22 +17,21 @@ export interface DigitWindow {
 const DIGIT_RUN = /\d+(?:[ -]\d+)*/g;
 
 /**
- * True when a number may start at `start`: not inside a word, a decimal, a version, a date, a range, a
- * signed or a comma-grouped number.
+ * True when a number may start at `start`: not inside a word, a decimal, a version, a date, a range or a
+ * signed number. A comma may precede it (CSV fields); thousands groups are too short to matter.
  */
 export function numberMayStartAt(text: string, start: number): boolean {
   if (start === 0) return true;
   if (isWordCharAt(text, start - 1)) return isUnspacedScriptAt(text, start - 1);
   const before = text[start - 1] ?? '';
-  if ('.-/+'.includes(before)) return false;
-  return !(before === ',' && isDigitAt(text, start - 2));
+  return !'.-/+'.includes(before);
 }
 
-/** True when a number may end at `end`: not followed by a word character, or by `.`, `,`, `/`, `-` + digit. */
+/** True when a number may end at `end`: not followed by a word character, or by `.`, `/` or `-` and a digit. */
 export function numberMayEndAt(text: string, end: number): boolean {
   if (end >= text.length) return true;
   if (isWordCharAt(text, end)) return isUnspacedScriptAt(text, end);
-  return !('.,/-'.includes(text[end] ?? '') && isDigitAt(text, end + 1));
+  return !('./-'.includes(text[end] ?? '') && isDigitAt(text, end + 1));
 }
 
 /**

@@ -89,6 +89,10 @@ describe('recognizePhoneNumbers', () => {
     expect(detected('+49 30 901820  12')).toEqual(['+49 30 901820']);
   });
 
+  it('finds numbers in CSV fields, after a field that ends in a digit', () => {
+    expect(detected('88213,030 901820,+44 20 7946 0958,2024')).toEqual(['030 901820', '+44 20 7946 0958']);
+  });
+
   it('finds numbers that touch Chinese or Japanese text', () => {
     expect(detected('电话+86 10 6552 9988。')).toEqual(['+86 10 6552 9988']);
   });

@@ -1,4 +1,4 @@
-import { parsePhoneNumberFromString, type CountryCode, type PhoneNumber } from 'libphonenumber-js/max';
+import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js/max';
 import type { PiiFinding } from './pii-entities';
 import { hasContextWord, isDigitAt, isUnspacedScriptAt, isWordCharAt, wordSet } from './text-context';
 
@@ -131,8 +131,7 @@ function mayStartAt(text: string, start: number): boolean {
   if (start === 0) return true;
   if (isWordCharAt(text, start - 1)) return isUnspacedScriptAt(text, start - 1);
   const before = text[start - 1] ?? '';
-  if ('@#/.-+_$€£%&'.includes(before)) return false;
-  return !(before === ',' && isDigitAt(text, start - 2));
+  return !'@#/.-+_$€£%&'.includes(before);
 }
 
 function mayEndAt(text: string, end: number): boolean {
@@ -140,7 +139,7 @@ function mayEndAt(text: string, end: number): boolean {
   if (isWordCharAt(text, end)) return isUnspacedScriptAt(text, end);
   const after = text[end] ?? '';
   if (after === '@' || after === '%') return false;
-  return !('.,/-:'.includes(after) && isDigitAt(text, end + 1));
+  return !('./-:'.includes(after) && isDigitAt(text, end + 1));
 }
 
 /** The base score of a phone number, or undefined when `value` is not one. */
@@ -166,11 +165,13 @@ function scoreOf(value: string, regions: readonly CountryCode[], phoneContext: b
   for (const region of regions) {
     const number = parsePhoneNumberFromString(value, region);
     if (number === undefined || !number.isValid()) continue;
-    const grouped = groupedAsFormatted(value, number);
+    const formatted = number.formatNational();
+    const checkGrouping = number.countryCallingCode === '1' || /[-()]/.test(value);
+    const grouped = !checkGrouping || groupedAsFormatted(value, formatted);
     if (number.countryCallingCode === '1' && !grouped) continue;
     let score = PHONE_NATIONAL_SCORE;
-    if (lacksTrunkPrefix(digits, number)) score -= PHONE_MISSING_TRUNK_PREFIX_PENALTY;
-    if (!grouped && /[-()]/.test(value)) score -= PHONE_FOREIGN_GROUPING_PENALTY;
+    if (lacksTrunkPrefix(digits, formatted)) score -= PHONE_MISSING_TRUNK_PREFIX_PENALTY;
+    if (!grouped) score -= PHONE_FOREIGN_GROUPING_PENALTY;
     if (best === undefined || score > best) best = score;
     if (best === PHONE_NATIONAL_SCORE) break;
   }
@@ -178,8 +179,8 @@ function scoreOf(value: string, regions: readonly CountryCode[], phoneContext: b
 }
 
 /** True when the region writes a trunk prefix (`0`) before national numbers and `digits` leaves it out. */
-function lacksTrunkPrefix(digits: string, number: PhoneNumber): boolean {
-  const national = number.formatNational().replace(/\D/g, '');
+function lacksTrunkPrefix(digits: string, formattedNational: string): boolean {
+  const national = formattedNational.replace(/\D/g, '');
   return national.length > digits.length && national.endsWith(digits);
 }
 
@@ -190,9 +191,8 @@ function lacksTrunkPrefix(digits: string, number: PhoneNumber): boolean {
  * (`612 345 678` and `612 34 56 78` are both Spanish), so a mismatch only costs score, and only with
  * dashes or parentheses.
  */
-function groupedAsFormatted(value: string, number: PhoneNumber): boolean {
+function groupedAsFormatted(value: string, formatted: string): boolean {
   const candidateBoundaries = boundariesFromEnd(value);
-  const formatted = number.formatNational();
   const formattedBoundaries = new Set(boundariesFromEnd(formatted));
   const formattedLength = formatted.replace(/\D/g, '').length;
   return candidateBoundaries.every(

@@ -67,6 +67,10 @@ describe('recognizeUsSsns', () => {
     expect(detected('SSN 1536-22-8410')).toEqual([]);
   });
 
+  it('finds SSNs in CSV fields', () => {
+    expect(detected('88213,536-22-8410,2019')).toEqual(['536-22-8410']);
+  });
+
   it('drops an SSN-shaped part number', () => {
     expect(detected('part 536-22-8410 in stock')).toEqual([]);
   });

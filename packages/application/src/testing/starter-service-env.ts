@@ -4,8 +4,13 @@ import path from 'node:path';
 import { ensureStarterModel, STARTER_SHAPE } from '@strata/model';
 import type { Environment } from '@strata/platform';
 
-/** Where tests keep the deterministic starter model: the checkout's own `.strata/models`, built once. */
-export const TEST_MODEL_DIR = path.resolve(__dirname, '../../../.strata/models');
+/**
+ * Helpers for end-to-end tests of services built on this package: a generation service on the deterministic
+ * starter model, offline, on a free port, with an empty database of its own and a known admin key.
+ */
+
+/** Where tests keep the starter model: the checkout's own `.strata/models`, built once and shared. */
+export const TEST_MODEL_DIR = path.resolve(__dirname, '../../../../.strata/models');
 
 /** The bootstrap admin key of test services; tests authenticate with it unless they test keys themselves. */
 export const TEST_ADMIN_KEY = 'sk-strata-test-admin-0123456789abcdefghijklmnop';
