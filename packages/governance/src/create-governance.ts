@@ -21,7 +21,8 @@ export async function createGovernance(
   options: { signingKey?: KeyObject | undefined; logger?: Logger } = {},
 ): Promise<GovernanceService> {
   await migrate(database, GOVERNANCE_MIGRATIONS, options.logger);
-  const buckets = database.engine === 'pglite' ? new InMemoryTokenBuckets() : new DatabaseTokenBuckets(database);
+  const buckets =
+    database.engine === 'pglite' ? new InMemoryTokenBuckets() : new DatabaseTokenBuckets(database);
   const audit = new AuditLog(database, {
     ...(options.signingKey ? { signingKey: options.signingKey } : {}),
     checkpointEvery: config.AUDIT_CHECKPOINT_EVERY,
@@ -34,7 +35,8 @@ export async function createGovernance(
     config.GUARDRAILS_POLICY ?? DEFAULT_GUARDRAIL_POLICY,
     {
       auditWrite: config.AUDIT_WRITE,
-      onAsyncAuditError: (error) => options.logger?.error({ err: error }, 'an audit record could not be written'),
+      onAsyncAuditError: (error) =>
+        options.logger?.error({ err: error }, 'an audit record could not be written'),
     },
   );
 }

@@ -13,16 +13,14 @@ export const DEFAULT_GUARDRAIL_POLICY: GuardrailPolicyInput = {
   length: { input: { max_chars: 100_000, mode: 'block' } },
 };
 
-const jsonPolicy = z
-  .string()
-  .transform((text, ctx) => {
-    try {
-      return JSON.parse(text) as GuardrailPolicyInput;
-    } catch {
-      ctx.addIssue({ code: 'custom', message: 'must be a JSON guardrail policy' });
-      return z.NEVER;
-    }
-  });
+const jsonPolicy = z.string().transform((text, ctx) => {
+  try {
+    return JSON.parse(text) as GuardrailPolicyInput;
+  } catch {
+    ctx.addIssue({ code: 'custom', message: 'must be a JSON guardrail policy' });
+    return z.NEVER;
+  }
+});
 
 /** Environment variables of the governance layer. */
 export const governanceEnvSchema = z.object({

@@ -146,7 +146,7 @@ export class GovernanceService {
       model,
       details: { guardrail: result.blocked.rule, phase, actions: result.actions },
     });
-    throw new GovernanceError('guardrail_blocked', `${phase} blocked by guardrail ${result.blocked.rule}: ${result.blocked.message}`, {
+    throw new GovernanceError('guardrail_blocked', result.blocked.message, {
       field: phase === 'input' ? 'inputs' : 'output',
     });
   }

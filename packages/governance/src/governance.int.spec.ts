@@ -54,12 +54,17 @@ describe('governance on PostgreSQL, shared by replicas', () => {
     );
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(10);
     const refused = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
-    expect(refused.reason).toMatchObject({ code: 'rate_limited', message: expect.stringContaining('10 requests per minute') });
+    expect(refused.reason).toMatchObject({
+      code: 'rate_limited',
+      message: expect.stringContaining('10 requests per minute'),
+    });
   });
 
   it('keeps one contiguous, verifiable audit chain when replicas append concurrently', async () => {
     const { privateKey } = generateKeyPairSync('ed25519');
-    const logs = replicas.map((database) => new AuditLog(database, { signingKey: privateKey, checkpointEvery: 25 }));
+    const logs = replicas.map(
+      (database) => new AuditLog(database, { signingKey: privateKey, checkpointEvery: 25 }),
+    );
     await Promise.all(
       Array.from({ length: 200 }, (_, i) =>
         logs[i % 2]!.append({

@@ -53,7 +53,9 @@ describe('StreamingOutputGuard', () => {
     guard.push(text);
     guard.finish();
     expect(guard.actions).toEqual(
-      expect.arrayContaining([expect.objectContaining({ rule: 'pii', entity_type: 'EMAIL_ADDRESS', count: 1 })]),
+      expect.arrayContaining([
+        expect.objectContaining({ rule: 'pii', entity_type: 'EMAIL_ADDRESS', count: 1 }),
+      ]),
     );
   });
 });

@@ -55,7 +55,7 @@ export class StreamingOutputGuard {
   private check(text: string) {
     const result = this.guardrails.apply(text, 'output');
     if (result.blocked) {
-      throw new GovernanceError('guardrail_blocked', `output blocked by guardrail ${result.blocked.rule}: ${result.blocked.message}`, {
+      throw new GovernanceError('guardrail_blocked', result.blocked.message, {
         field: 'output',
       });
     }

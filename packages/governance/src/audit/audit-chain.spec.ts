@@ -49,7 +49,11 @@ function verify(rows: readonly ChainRow[]): number | undefined {
 }
 
 type Tampering =
-  | { kind: 'edit-header'; at: number; field: 'action' | 'outcome' | 'keyId' | 'tenant' | 'model' | 'details' }
+  | {
+      kind: 'edit-header';
+      at: number;
+      field: 'action' | 'outcome' | 'keyId' | 'tenant' | 'model' | 'details';
+    }
   | { kind: 'edit-payload'; at: number }
   | { kind: 'delete'; at: number }
   | { kind: 'swap'; at: number; with: number }
@@ -142,7 +146,9 @@ describe('audit chain', () => {
     chain.slice(0, 10).forEach((row) => expect(verifier.push(row)).toBeUndefined());
     const checkpoint = signCheckpoint(chain[9]!, privateKey, 'k1', '2026-01-01T00:00:00.000Z');
     expect(verifier.checkpoint(checkpoint)).toBeUndefined();
-    expect(verifier.checkpoint({ ...checkpoint, signature: Buffer.alloc(64).toString('base64') })).toMatchObject({
+    expect(
+      verifier.checkpoint({ ...checkpoint, signature: Buffer.alloc(64).toString('base64') }),
+    ).toMatchObject({
       reason: 'its checkpoint signature is invalid',
     });
     expect(verifier.checkpoint({ ...checkpoint, hash: chain[8]!.hash })).toMatchObject({

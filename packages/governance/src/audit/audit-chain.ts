@@ -75,10 +75,18 @@ export function chainRow(prevHash: string, header: AuditHeader, payload: unknown
   return { header, payload, payloadDigest, prevHash, hash: hashRecord(prevHash, header, payloadDigest) };
 }
 
-const checkpointMessage = (seq: number, hash: string, signedAt: string) => Buffer.from(`strata.audit.v1\n${seq}\n${hash}\n${signedAt}`);
+const checkpointMessage = (seq: number, hash: string, signedAt: string) =>
+  Buffer.from(`strata.audit.v1\n${seq}\n${hash}\n${signedAt}`);
 
-export function signCheckpoint(row: ChainRow, signingKey: KeyObject, keyId: string, signedAt: string): Checkpoint {
-  const signature = sign(null, checkpointMessage(row.header.seq, row.hash, signedAt), signingKey).toString('base64');
+export function signCheckpoint(
+  row: ChainRow,
+  signingKey: KeyObject,
+  keyId: string,
+  signedAt: string,
+): Checkpoint {
+  const signature = sign(null, checkpointMessage(row.header.seq, row.hash, signedAt), signingKey).toString(
+    'base64',
+  );
   return { seq: row.header.seq, hash: row.hash, signedAt, keyId, signature };
 }
 
@@ -111,7 +119,8 @@ export class ChainVerifier {
     if (seq !== this.expectedSeq) {
       return {
         seq: this.expectedSeq,
-        reason: seq > this.expectedSeq ? `record ${this.expectedSeq} is missing` : `record ${seq} is out of order`,
+        reason:
+          seq > this.expectedSeq ? `record ${this.expectedSeq} is missing` : `record ${seq} is out of order`,
       };
     }
     if (row.prevHash !== this.prevHash) return { seq, reason: 'its link to the previous record is broken' };
@@ -131,8 +140,10 @@ export class ChainVerifier {
   /** Checks a checkpoint against the rows already pushed. */
   checkpoint(checkpoint: Checkpoint): ChainProblem | undefined {
     const recorded = this.hashes.get(checkpoint.seq);
-    if (recorded === undefined) return { seq: checkpoint.seq, reason: 'a checkpoint names a record that is not there' };
-    if (recorded !== checkpoint.hash) return { seq: checkpoint.seq, reason: 'it differs from its signed checkpoint' };
+    if (recorded === undefined)
+      return { seq: checkpoint.seq, reason: 'a checkpoint names a record that is not there' };
+    if (recorded !== checkpoint.hash)
+      return { seq: checkpoint.seq, reason: 'it differs from its signed checkpoint' };
     if (!this.publicKey) return undefined;
     const valid = verify(
       null,

@@ -2,7 +2,11 @@ import { createEvent, TOPICS, type AuditRecordedV1 } from '@strata/contracts';
 import { enqueueEvent, type Queryable } from '@strata/platform';
 import type { ChainRow } from './audit-chain';
 
-const OUTCOMES: Record<string, AuditRecordedV1['outcome']> = { denied: 'denied', failed: 'failed', cancelled: 'failed' };
+const OUTCOMES: Record<string, AuditRecordedV1['outcome']> = {
+  denied: 'denied',
+  failed: 'failed',
+  cancelled: 'failed',
+};
 
 /** The `governance.audit.recorded` event of an audit record: its header facts and hashes, no personal data. */
 export function auditRecordedEvent(row: ChainRow): AuditRecordedV1 {

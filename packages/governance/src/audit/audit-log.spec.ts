@@ -21,7 +21,11 @@ const generation = (i: number, extra: Partial<AuditEntry> = {}): AuditEntry => (
 async function freshLog(now?: () => Date): Promise<{ database: PGliteDatabase; log: AuditLog }> {
   const database = await PGliteDatabase.open();
   await migrate(database, GOVERNANCE_MIGRATIONS);
-  const log = new AuditLog(database, { signingKey: privateKey, checkpointEvery: 10, ...(now ? { now } : {}) });
+  const log = new AuditLog(database, {
+    signingKey: privateKey,
+    checkpointEvery: 10,
+    ...(now ? { now } : {}),
+  });
   return { database, log };
 }
 
@@ -36,7 +40,9 @@ describe('AuditLog (PGlite)', () => {
 
   it('appends concurrently into one contiguous, verifiable chain with signed checkpoints', async () => {
     const headers = await Promise.all(Array.from({ length: 55 }, (_, i) => log.append(generation(i))));
-    expect(headers.map((h) => h.seq).sort((a, b) => a - b)).toEqual(Array.from({ length: 55 }, (_, i) => i + 1));
+    expect(headers.map((h) => h.seq).sort((a, b) => a - b)).toEqual(
+      Array.from({ length: 55 }, (_, i) => i + 1),
+    );
     expect(await log.verify()).toEqual({ ok: true, records: 55, checkpoints: 5 });
   });
 
@@ -44,7 +50,11 @@ describe('AuditLog (PGlite)', () => {
     for (let i = 0; i < 6; i++) await log.append(generation(i));
     const acme = await log.search({ tenant: 'acme' });
     expect(acme.map((r) => r.seq)).toEqual([2, 4, 6]);
-    expect(acme[0]).toMatchObject({ keyId: 'key_1', personalState: 'present', personal: { input: 'prompt 1' } });
+    expect(acme[0]).toMatchObject({
+      keyId: 'key_1',
+      personalState: 'present',
+      personal: { input: 'prompt 1' },
+    });
     expect((await log.search({ keyId: 'key_0', model: 'strata/starter-gpt2' })).length).toBe(3);
     expect(await log.search({ from: new Date(Date.now() + 60_000) })).toEqual([]);
     const lines: string[] = [];
@@ -53,7 +63,11 @@ describe('AuditLog (PGlite)', () => {
   });
 
   it.each([
-    ['an edited header', `update governance_audit_log set header = jsonb_set(header, '{outcome}', '"denied"') where seq = 4`, 4],
+    [
+      'an edited header',
+      `update governance_audit_log set header = jsonb_set(header, '{outcome}', '"denied"') where seq = 4`,
+      4,
+    ],
     ['an edited indexed column', `update governance_audit_log set tenant = 'forged' where seq = 3`, 3],
     ['an edited payload', `update governance_audit_log set payload = '{"x":1}'::jsonb where seq = 5`, 5],
     ['a deleted record', `delete from governance_audit_log where seq = 6`, 6],
@@ -69,7 +83,9 @@ describe('AuditLog (PGlite)', () => {
   it('detects a chain rewritten after a signed checkpoint', async () => {
     for (let i = 0; i < 12; i++) await log.append(generation(i));
     // Rewrite record 10 and every hash after it consistently: only the checkpoint can tell.
-    const { rows } = await database.query<{ hash: string }>('select hash from governance_audit_checkpoints where seq = 10');
+    const { rows } = await database.query<{ hash: string }>(
+      'select hash from governance_audit_checkpoints where seq = 10',
+    );
     await database.exec(`update governance_audit_checkpoints set hash = repeat('b', 64) where seq = 10`);
     expect(rows).toHaveLength(1);
     const report = await log.verify();
@@ -84,10 +100,18 @@ describe('AuditLog (PGlite)', () => {
     const erased = records.filter((r) => r.subjectId === 'user-1');
     expect(erased.map((r) => r.personalState)).toEqual(['erased', 'erased']);
     expect(erased.every((r) => r.personal === null)).toBe(true);
-    expect(records.filter((r) => r.subjectId === 'user-0').every((r) => r.personalState === 'present')).toBe(true);
-    expect(records.at(-1)).toMatchObject({ recordClass: 'erasure', action: 'subject.erase', details: { subject: 'user-1' } });
+    expect(records.filter((r) => r.subjectId === 'user-0').every((r) => r.personalState === 'present')).toBe(
+      true,
+    );
+    expect(records.at(-1)).toMatchObject({
+      recordClass: 'erasure',
+      action: 'subject.erase',
+      details: { subject: 'user-1' },
+    });
     // The ciphertext is still there, unreadable.
-    const raw = await database.query<{ payload: { data: string } }>(`select payload from governance_audit_log where subject_id = 'user-1'`);
+    const raw = await database.query<{ payload: { data: string } }>(
+      `select payload from governance_audit_log where subject_id = 'user-1'`,
+    );
     expect(raw.rows[0]!.payload.data).not.toContain('prompt');
     expect((await log.verify()).ok).toBe(true);
   });

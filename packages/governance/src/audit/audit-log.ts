@@ -94,8 +94,21 @@ interface AuditRow {
 }
 
 const COLUMNS = [
-  'seq', 'id', 'occurred_at', 'record_class', 'action', 'outcome', 'key_id', 'tenant', 'model', 'subject_id',
-  'header', 'payload', 'payload_digest', 'prev_hash', 'hash',
+  'seq',
+  'id',
+  'occurred_at',
+  'record_class',
+  'action',
+  'outcome',
+  'key_id',
+  'tenant',
+  'model',
+  'subject_id',
+  'header',
+  'payload',
+  'payload_digest',
+  'prev_hash',
+  'hash',
 ] as const;
 
 /** Serialises appends across processes sharing one database: only one writer extends the chain at a time. */
@@ -152,27 +165,29 @@ export class AuditLog {
   private async flush(): Promise<void> {
     const batch = this.queue.splice(0, MAX_BATCH);
     try {
-      const headers = await this.database.transaction(async (tx) => {
-        await tx.query('select pg_advisory_xact_lock($1)', [CHAIN_LOCK]);
-        const head = this.database.engine === 'pglite' && this.head ? this.head : await readHead(tx);
-        let seq = head.seq;
-        let prevHash = head.hash;
-        const rows: ChainRow[] = [];
-        for (const { entry } of batch) {
-          seq += 1;
-          const row = chainRow(prevHash, this.header(seq, entry), await this.seal(tx, entry));
-          rows.push(row);
-          prevHash = row.hash;
-        }
-        await insertRows(tx, rows);
-        await this.checkpoint(tx, rows);
-        await this.options.onAppended?.(tx, rows);
-        return rows;
-      }).then((rows) => {
-        const last = rows.at(-1)!;
-        this.head = { seq: last.header.seq, hash: last.hash };
-        return rows.map((row) => row.header);
-      });
+      const headers = await this.database
+        .transaction(async (tx) => {
+          await tx.query('select pg_advisory_xact_lock($1)', [CHAIN_LOCK]);
+          const head = this.database.engine === 'pglite' && this.head ? this.head : await readHead(tx);
+          let seq = head.seq;
+          let prevHash = head.hash;
+          const rows: ChainRow[] = [];
+          for (const { entry } of batch) {
+            seq += 1;
+            const row = chainRow(prevHash, this.header(seq, entry), await this.seal(tx, entry));
+            rows.push(row);
+            prevHash = row.hash;
+          }
+          await insertRows(tx, rows);
+          await this.checkpoint(tx, rows);
+          await this.options.onAppended?.(tx, rows);
+          return rows;
+        })
+        .then((rows) => {
+          const last = rows.at(-1)!;
+          this.head = { seq: last.header.seq, hash: last.hash };
+          return rows.map((row) => row.header);
+        });
       batch.forEach((pending, i) => pending.resolve(headers[i]!));
     } catch (error) {
       for (const pending of batch) pending.reject(error);
@@ -238,7 +253,10 @@ export class AuditLog {
   }
 
   /** Writes every matching record as one JSON line, page by page, so exports of any size stream. */
-  async exportJsonl(query: Omit<AuditQuery, 'afterSeq' | 'limit'>, write: (line: string) => void | Promise<void>) {
+  async exportJsonl(
+    query: Omit<AuditQuery, 'afterSeq' | 'limit'>,
+    write: (line: string) => void | Promise<void>,
+  ) {
     let afterSeq = 0;
     let count = 0;
     for (;;) {
@@ -254,18 +272,20 @@ export class AuditLog {
   async verify(): Promise<VerifyReport> {
     const verifier = new ChainVerifier(this.verifyKey);
     const checkpoints = (
-      await this.database.query<{ seq: number; hash: string; signed_at: Date; key_id: string; signature: string }>(
-        'select seq, hash, signed_at, key_id, signature from governance_audit_checkpoints order by seq',
-      )
-    ).rows.map(
-      (row): Checkpoint => ({
-        seq: Number(row.seq),
-        hash: row.hash,
-        signedAt: new Date(row.signed_at).toISOString(),
-        keyId: row.key_id,
-        signature: row.signature,
-      }),
-    );
+      await this.database.query<{
+        seq: number;
+        hash: string;
+        signed_at: Date;
+        key_id: string;
+        signature: string;
+      }>('select seq, hash, signed_at, key_id, signature from governance_audit_checkpoints order by seq')
+    ).rows.map((row): Checkpoint => ({
+      seq: Number(row.seq),
+      hash: row.hash,
+      signedAt: new Date(row.signed_at).toISOString(),
+      keyId: row.key_id,
+      signature: row.signature,
+    }));
     let nextCheckpoint = 0;
     let afterSeq = -1;
     for (;;) {
@@ -275,10 +295,12 @@ export class AuditLog {
       );
       for (const row of rows) {
         const problem = columnsProblem(row) ?? verifier.push(toChainRow(row));
-        if (problem) return { ok: false, records: verifier.checked, checkpoints: nextCheckpoint, firstProblem: problem };
+        if (problem)
+          return { ok: false, records: verifier.checked, checkpoints: nextCheckpoint, firstProblem: problem };
         while (checkpoints[nextCheckpoint] && checkpoints[nextCheckpoint]!.seq <= row.seq) {
           const bad = verifier.checkpoint(checkpoints[nextCheckpoint]!);
-          if (bad) return { ok: false, records: verifier.checked, checkpoints: nextCheckpoint, firstProblem: bad };
+          if (bad)
+            return { ok: false, records: verifier.checked, checkpoints: nextCheckpoint, firstProblem: bad };
           nextCheckpoint += 1;
         }
       }
@@ -301,7 +323,10 @@ export class AuditLog {
    * GDPR Art. 17: destroys the subject's key, so the personal fields of all their records become unreadable,
    * and records the erasure itself. The chain still verifies.
    */
-  async eraseSubject(subjectId: string, actor: { keyId: string; tenant: string }): Promise<{ records: number }> {
+  async eraseSubject(
+    subjectId: string,
+    actor: { keyId: string; tenant: string },
+  ): Promise<{ records: number }> {
     const { rows } = await this.database.query<{ count: number }>(
       'select count(*)::int as count from governance_audit_log where subject_id = $1',
       [subjectId],
@@ -354,12 +379,20 @@ export class AuditLog {
     const header = row.header;
     const base = { ...header, hash: row.hash };
     if (row.payload === null) {
-      return { ...base, personal: null, personalState: row.payload_digest === NULL_DIGEST ? 'none' : 'expired' };
+      return {
+        ...base,
+        personal: null,
+        personalState: row.payload_digest === NULL_DIGEST ? 'none' : 'expired',
+      };
     }
     const sealed = row.payload as SealedPayload;
     const key = await this.subjects.find(this.database, sealed.subject);
     if (!key) return { ...base, personal: null, personalState: 'erased' };
-    return { ...base, personal: SubjectKeys.open(key, sealed) as Record<string, unknown>, personalState: 'present' };
+    return {
+      ...base,
+      personal: SubjectKeys.open(key, sealed) as Record<string, unknown>,
+      personalState: 'present',
+    };
   }
 }
 
@@ -382,15 +415,30 @@ async function insertRows(tx: Queryable, rows: readonly ChainRow[]): Promise<voi
   const tuples = rows.map((row) => {
     const h = row.header;
     const values = [
-      h.seq, h.id, h.occurredAt, h.recordClass, h.action, h.outcome, h.keyId, h.tenant, h.model, h.subjectId,
-      JSON.stringify(h), row.payload === null ? null : JSON.stringify(row.payload), row.payloadDigest, row.prevHash,
+      h.seq,
+      h.id,
+      h.occurredAt,
+      h.recordClass,
+      h.action,
+      h.outcome,
+      h.keyId,
+      h.tenant,
+      h.model,
+      h.subjectId,
+      JSON.stringify(h),
+      row.payload === null ? null : JSON.stringify(row.payload),
+      row.payloadDigest,
+      row.prevHash,
       row.hash,
     ];
     const start = params.length;
     params.push(...values);
     return `(${values.map((_, i) => `$${start + i + 1}`).join(', ')})`;
   });
-  await tx.query(`insert into governance_audit_log (${COLUMNS.join(', ')}) values ${tuples.join(', ')}`, params);
+  await tx.query(
+    `insert into governance_audit_log (${COLUMNS.join(', ')}) values ${tuples.join(', ')}`,
+    params,
+  );
 }
 
 function toChainRow(row: AuditRow): ChainRow {
@@ -417,5 +465,7 @@ function columnsProblem(row: AuditRow): ChainProblem | undefined {
     row.tenant === h.tenant &&
     row.model === h.model &&
     row.subject_id === h.subjectId;
-  return same ? undefined : { seq: Number(row.seq), reason: 'its indexed columns disagree with its hashed header' };
+  return same
+    ? undefined
+    : { seq: Number(row.seq), reason: 'its indexed columns disagree with its hashed header' };
 }

@@ -50,7 +50,9 @@ export class SubjectKeys {
   /** Destroys the subject's key. Returns whether there was one. */
   async destroy(db: Queryable, subject: string): Promise<boolean> {
     this.cache.delete(subject);
-    const { rowCount } = await db.query('delete from governance_subject_keys where subject_id = $1', [subject]);
+    const { rowCount } = await db.query('delete from governance_subject_keys where subject_id = $1', [
+      subject,
+    ]);
     return rowCount > 0;
   }
 

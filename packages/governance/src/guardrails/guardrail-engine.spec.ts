@@ -236,7 +236,7 @@ describe('applyGuardrails: precedence and determinism', () => {
 });
 
 describe('guardrailBlockedError', () => {
-  it('turns a block into a validation_failed StrataError naming the rule', () => {
+  it('turns a block into a guardrail_blocked StrataError naming the rule', () => {
     const result = applyGuardrails(
       'SSN 536-22-8410',
       policy({ pii: { rules: [{ entity_types: ['US_SSN'], mode: 'block' }] } }),
@@ -245,13 +245,13 @@ describe('guardrailBlockedError', () => {
     if (result.blocked === undefined) throw new Error('expected a block');
     const error = guardrailBlockedError(result.blocked);
     expect(error).toBeInstanceOf(StrataError);
-    expect(error.code).toBe('validation_failed');
+    expect(error.code).toBe('guardrail_blocked');
     expect(error.rule).toBe('pii');
     expect(error.entityType).toBe('US_SSN');
     expect(error.phase).toBe('input');
     expect(error.toBody()).toEqual({
       error: {
-        code: 'validation_failed',
+        code: 'guardrail_blocked',
         message: "Input blocked by guardrail rule 'pii': contains 1 US_SSN.",
       },
     });

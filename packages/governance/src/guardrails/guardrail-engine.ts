@@ -245,9 +245,9 @@ export function applyGuardrails(
   return compiled.apply(text, phase);
 }
 
-/** The domain error for a blocked result, for callers that throw: code `validation_failed` (HTTP 422). */
+/** The domain error for a blocked result, for callers that throw: code `guardrail_blocked` (HTTP 422). */
 export function guardrailBlockedError(blocked: GuardrailBlock): GuardrailError {
-  return new GuardrailError('validation_failed', blocked.message, {
+  return new GuardrailError('guardrail_blocked', blocked.message, {
     rule: blocked.rule,
     phase: blocked.phase,
     ...(blocked.entity_type === undefined ? {} : { entityType: blocked.entity_type }),

@@ -3,8 +3,9 @@ import type { PiiEntityType } from './pii-entities';
 import type { GuardrailPhase, GuardrailRule } from './guardrail-policy';
 
 /**
- * A guardrail stopped a request, or a guardrail policy is invalid. Both are the caller's to fix, so the
- * code is `validation_failed` (HTTP 422); `rule` names the rule that blocked.
+ * A guardrail stopped a request (`guardrail_blocked`, with `rule` naming the rule that fired), or a
+ * guardrail policy is invalid (`validation_failed`, with `field` naming the bad value). Both are the
+ * caller's to fix: HTTP 422.
  */
 export class GuardrailError extends StrataError {
   readonly rule: GuardrailRule | undefined;
@@ -12,7 +13,7 @@ export class GuardrailError extends StrataError {
   readonly phase: GuardrailPhase | undefined;
 
   constructor(
-    code: 'validation_failed',
+    code: 'guardrail_blocked' | 'validation_failed',
     message: string,
     options: {
       field?: string;

@@ -94,6 +94,7 @@ export interface PhoneRecognizerOptions {
 export function recognizePhoneNumbers(text: string, options: PhoneRecognizerOptions = {}): PiiFinding[] {
   const regions = options.regions ?? DEFAULT_PHONE_REGIONS;
   const minScore = options.minScore ?? 0;
+  const regionsKey = regions.join(',');
   const findings: PiiFinding[] = [];
   for (const match of text.matchAll(CANDIDATE)) {
     let start = match.index;
@@ -114,7 +115,7 @@ export function recognizePhoneNumbers(text: string, options: PhoneRecognizerOpti
     const international = value.startsWith('+') || value.startsWith('00');
     const best = (international ? PHONE_INTERNATIONAL_SCORE : PHONE_NATIONAL_SCORE) + adjustment;
     if (best < minScore - 1e-9) continue;
-    const base = scoreOf(value, regions, phoneContext);
+    const base = cachedScoreOf(value, regions, regionsKey, phoneContext);
     if (base === undefined) continue;
     const score = base + adjustment;
     findings.push({
@@ -140,6 +141,28 @@ function mayEndAt(text: string, end: number): boolean {
   const after = text[end] ?? '';
   if (after === '@' || after === '%') return false;
   return !('./-:'.includes(after) && isDigitAt(text, end + 1));
+}
+
+/**
+ * Parsed candidates, by regions and text: chat requests resend the whole conversation, so the same numbers
+ * come back turn after turn, and parsing dominates the cost. Bounded, and cleared whole when full.
+ */
+const SCORE_CACHE = new Map<string, number | null>();
+const SCORE_CACHE_SIZE = 4_096;
+
+function cachedScoreOf(
+  value: string,
+  regions: readonly CountryCode[],
+  regionsKey: string,
+  phoneContext: boolean,
+): number | undefined {
+  const key = `${phoneContext ? 1 : 0}|${regionsKey}|${value}`;
+  const cached = SCORE_CACHE.get(key);
+  if (cached !== undefined) return cached ?? undefined;
+  const score = scoreOf(value, regions, phoneContext);
+  if (SCORE_CACHE.size >= SCORE_CACHE_SIZE) SCORE_CACHE.clear();
+  SCORE_CACHE.set(key, score ?? null);
+  return score;
 }
 
 /** The base score of a phone number, or undefined when `value` is not one. */

@@ -4,24 +4,24 @@
  * attacker who paraphrases, which needs a classifier model. Weights say how rarely a pattern appears in
  * benign text: a chat-template token almost never does, "no restrictions" often does.
  *
- * | id                         | weight | what it matches                                                        |
- * | -------------------------- | ------ | ---------------------------------------------------------------------- |
- * | ignore_previous_instructions | 0.9  | "ignore / disregard / forget (all) previous / prior / above instructions" |
- * | ignore_text_above          | 0.45   | "ignore / forget everything above" (also said in benign e-mails)     |
- * | disregard_system_prompt    | 0.9    | "ignore / bypass the system prompt / your guidelines / safety filters"  |
- * | reveal_system_prompt       | 0.8    | "reveal / print / repeat your system prompt / hidden instructions"      |
- * | repeat_text_above          | 0.6    | "repeat everything / the words above", "what was written above this"    |
- * | role_play_jailbreak        | 0.8    | "you are now DAN / an unrestricted AI", "jailbreak mode enabled"        |
- * | developer_mode             | 0.4    | "Developer Mode enabled" (phones have a real developer mode)          |
- * | do_anything_now            | 0.7    | "Do Anything Now", "DAN mode", "jailbreak mode"                          |
- * | pretend_no_rules           | 0.6    | "pretend / act as if you have no rules / restrictions / filters"         |
- * | chat_template_token        | 0.9    | `<\|im_start\|>system`, `<\|system\|>`, `[INST]`, `<<SYS>>`, `<start_of_turn>` |
- * | markdown_role_header       | 0.6    | a line "### system:" / "## instructions" / "[system]"                  |
- * | inline_role_label          | 0.35   | a line that starts "system:" or "assistant:"                           |
- * | new_instructions           | 0.45   | "new instructions:", "from now on you will / must"                      |
- * | no_restrictions            | 0.3    | "without any restrictions / filters / censorship"                       |
- * | encoded_instructions       | 0.5    | "decode this base64 and follow / execute it"                            |
- * | base64_injection           | 0.9    | a base64 blob that decodes to text which itself matches a pattern above |
+ * | id                           | weight | what it matches                                                                |
+ * | ---------------------------- | ------ | ------------------------------------------------------------------------------ |
+ * | ignore_previous_instructions | 0.9    | "ignore / disregard / forget (all) previous / prior / above instructions"      |
+ * | ignore_text_above            | 0.45   | "ignore / forget everything above" (also said in benign e-mails)               |
+ * | disregard_system_prompt      | 0.9    | "ignore / bypass the system prompt / your guidelines / safety filters"         |
+ * | reveal_system_prompt         | 0.8    | "reveal / print / repeat your system prompt / hidden instructions"             |
+ * | repeat_text_above            | 0.6    | "repeat everything / the words above", "what was written above this"           |
+ * | role_play_jailbreak          | 0.8    | "you are now DAN / an unrestricted AI", "jailbreak mode enabled"               |
+ * | developer_mode               | 0.4    | "Developer Mode enabled" (phones have a real developer mode)                   |
+ * | do_anything_now              | 0.7    | "Do Anything Now", "DAN mode", "jailbreak mode"                                |
+ * | pretend_no_rules             | 0.6    | "pretend / act as if you have no rules / restrictions / filters"               |
+ * | chat_template_token          | 0.9    | `<\|im_start\|>system`, `<\|system\|>`, `[INST]`, `<<SYS>>`, `<start_of_turn>` |
+ * | markdown_role_header         | 0.6    | a line "### system:" / "## instructions" / "[system]"                          |
+ * | inline_role_label            | 0.35   | a line that starts "system:" or "assistant:"                                   |
+ * | new_instructions             | 0.45   | "new instructions:", "from now on you will / must"                             |
+ * | no_restrictions              | 0.3    | "without any restrictions / filters / censorship"                              |
+ * | encoded_instructions         | 0.5    | "decode this base64 and follow / execute it"                                   |
+ * | base64_injection             | 0.9    | a base64 blob that decodes to text which itself matches a pattern above        |
  *
  * The score combines the distinct patterns that matched as independent evidence (noisy-OR):
  * `1 - Π(1 - weight)`. Two weak signals together cross a threshold that neither crosses alone.

@@ -16,7 +16,10 @@ describe('ApiKeyService (PGlite)', () => {
   afterEach(() => database.close());
 
   it('shows a new key once, stores only its hash, and authenticates it', async () => {
-    const { apiKey, record } = await keys.create({ tenant: 'acme', name: 'chatbot', roles: ['app'] }, 'key_admin');
+    const { apiKey, record } = await keys.create(
+      { tenant: 'acme', name: 'chatbot', roles: ['app'] },
+      'key_admin',
+    );
     expect(apiKey.startsWith(API_KEY_PREFIX)).toBe(true);
     expect(apiKey.length).toBeGreaterThan(50);
     expect(record).toMatchObject({ tenant: 'acme', name: 'chatbot', roles: ['app'], createdBy: 'key_admin' });
@@ -29,7 +32,9 @@ describe('ApiKeyService (PGlite)', () => {
   });
 
   it('rejects unknown, revoked and expired keys', async () => {
-    await expect(keys.authenticate(`${API_KEY_PREFIX}nope`)).rejects.toMatchObject({ code: 'unauthenticated' });
+    await expect(keys.authenticate(`${API_KEY_PREFIX}nope`)).rejects.toMatchObject({
+      code: 'unauthenticated',
+    });
     const revoked = await keys.create({ tenant: 'acme', name: 'old', roles: ['app'] }, null);
     await keys.authenticate(revoked.apiKey);
     await keys.revoke(revoked.record.keyId);
@@ -49,13 +54,18 @@ describe('ApiKeyService (PGlite)', () => {
   });
 
   it('lists keys by tenant without secrets, and rejects bad input by field', async () => {
-    await keys.create({ tenant: 'acme', name: 'a', roles: ['app'], models: ['m1'], limits: { requestsPerMinute: 5 } }, null);
+    await keys.create(
+      { tenant: 'acme', name: 'a', roles: ['app'], models: ['m1'], limits: { requestsPerMinute: 5 } },
+      null,
+    );
     await keys.create({ tenant: 'globex', name: 'b', roles: ['auditor'] }, null);
     const acme = await keys.list({ tenant: 'acme' });
     expect(acme).toHaveLength(1);
     expect(acme[0]).toMatchObject({ models: ['m1'], limits: { requestsPerMinute: 5 } });
     expect(await keys.list()).toHaveLength(2);
-    await expect(keys.create({ tenant: 'acme', name: 'x', roles: ['root' as never] }, null)).rejects.toMatchObject({
+    await expect(
+      keys.create({ tenant: 'acme', name: 'x', roles: ['root' as never] }, null),
+    ).rejects.toMatchObject({
       code: 'validation_failed',
       field: 'roles.0',
     });

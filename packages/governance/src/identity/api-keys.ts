@@ -100,7 +100,11 @@ export class ApiKeyService {
     }
     const existing = await this.findByHash(hashApiKey(apiKey));
     if (existing) return existing;
-    return this.insert(apiKey, parseInput({ tenant: 'platform', name: 'bootstrap admin', roles: ['admin'] }), null);
+    return this.insert(
+      apiKey,
+      parseInput({ tenant: 'platform', name: 'bootstrap admin', roles: ['admin'] }),
+      null,
+    );
   }
 
   /** Whether any usable admin key exists (the standalone creates one on first start when not). */
@@ -146,7 +150,10 @@ export class ApiKeyService {
     if (!record) throw new GovernanceError('unauthenticated', 'the API key is not valid');
     if (record.revokedAt) throw new GovernanceError('unauthenticated', `API key ${record.keyId} was revoked`);
     if (record.expiresAt && record.expiresAt <= now) {
-      throw new GovernanceError('unauthenticated', `API key ${record.keyId} expired at ${record.expiresAt.toISOString()}`);
+      throw new GovernanceError(
+        'unauthenticated',
+        `API key ${record.keyId} expired at ${record.expiresAt.toISOString()}`,
+      );
     }
     const principal: Principal = {
       keyId: record.keyId,
@@ -156,7 +163,10 @@ export class ApiKeyService {
       ...(record.models ? { models: record.models } : {}),
       limits: record.limits,
     };
-    const until = Math.min(now.getTime() + AUTH_CACHE_MS, record.expiresAt?.getTime() ?? Number.POSITIVE_INFINITY);
+    const until = Math.min(
+      now.getTime() + AUTH_CACHE_MS,
+      record.expiresAt?.getTime() ?? Number.POSITIVE_INFINITY,
+    );
     const entry = { principal, guardrails: record.guardrails, until };
     this.cache.set(hash, entry);
     return entry;

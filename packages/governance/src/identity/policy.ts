@@ -25,7 +25,11 @@ export function authorize(principal: Principal, action: Action, resource: Resour
       reason: `key ${principal.keyId} (roles: ${principal.roles.join(', ') || 'none'}) may not ${ACTION_DESCRIPTIONS[action]}`,
     };
   }
-  if (resource.model !== undefined && principal.models !== undefined && !principal.models.includes(resource.model)) {
+  if (
+    resource.model !== undefined &&
+    principal.models !== undefined &&
+    !principal.models.includes(resource.model)
+  ) {
     return {
       allowed: false,
       rule: 'model_allowlist',

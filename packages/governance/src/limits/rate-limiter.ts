@@ -17,11 +17,13 @@ export class RateLimiter {
     const { requestsPerMinute, tokensPerMinute } = principal.limits;
     if (tokensPerMinute !== undefined) {
       const tokens = await this.buckets.take(`tpm:${principal.keyId}`, 0, perMinute(tokensPerMinute));
-      if (!tokens.ok) throw limitHit(principal, `${tokensPerMinute} tokens per minute`, tokens.retryAfterSeconds);
+      if (!tokens.ok)
+        throw limitHit(principal, `${tokensPerMinute} tokens per minute`, tokens.retryAfterSeconds);
     }
     if (requestsPerMinute !== undefined) {
       const requests = await this.buckets.take(`rpm:${principal.keyId}`, 1, perMinute(requestsPerMinute));
-      if (!requests.ok) throw limitHit(principal, `${requestsPerMinute} requests per minute`, requests.retryAfterSeconds);
+      if (!requests.ok)
+        throw limitHit(principal, `${requestsPerMinute} requests per minute`, requests.retryAfterSeconds);
     }
   }
 

@@ -54,7 +54,13 @@ describe('DatabaseTokenBuckets (PGlite)', () => {
 });
 
 describe('RateLimiter', () => {
-  const key = (limits: Principal['limits']): Principal => ({ keyId: 'k1', tenant: 't', name: 'n', roles: ['app'], limits });
+  const key = (limits: Principal['limits']): Principal => ({
+    keyId: 'k1',
+    tenant: 't',
+    name: 'n',
+    roles: ['app'],
+    limits,
+  });
 
   it.each<[string, () => TokenBucketStore]>([['in-memory', () => new InMemoryTokenBuckets(() => 0)]])(
     'enforces requests and tokens per minute (%s)',

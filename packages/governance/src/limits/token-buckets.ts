@@ -34,10 +34,17 @@ export class InMemoryTokenBuckets implements TokenBucketStore {
 
   constructor(private readonly now: () => number = () => Date.now()) {}
 
-  async take(bucket: string, cost: number, shape: BucketShape, options: { debt?: boolean } = {}): Promise<TakeResult> {
+  async take(
+    bucket: string,
+    cost: number,
+    shape: BucketShape,
+    options: { debt?: boolean } = {},
+  ): Promise<TakeResult> {
     const at = this.now();
     const state = this.buckets.get(bucket);
-    const level = state ? Math.min(shape.capacity, state.level + ((at - state.at) / 1000) * shape.perSecond) : shape.capacity;
+    const level = state
+      ? Math.min(shape.capacity, state.level + ((at - state.at) / 1000) * shape.perSecond)
+      : shape.capacity;
     if (level < cost && !options.debt) return refused(level, cost, shape);
     this.buckets.set(bucket, { level: level - cost, at });
     return { ok: true, remaining: level - cost, retryAfterSeconds: 0 };
@@ -52,7 +59,12 @@ export class InMemoryTokenBuckets implements TokenBucketStore {
 export class DatabaseTokenBuckets implements TokenBucketStore {
   constructor(private readonly database: Database) {}
 
-  async take(bucket: string, cost: number, shape: BucketShape, options: { debt?: boolean } = {}): Promise<TakeResult> {
+  async take(
+    bucket: string,
+    cost: number,
+    shape: BucketShape,
+    options: { debt?: boolean } = {},
+  ): Promise<TakeResult> {
     const refill = `least($2::float8, b.tokens + extract(epoch from (clock_timestamp() - b.updated_at)) * $3::float8)`;
     const { rows } = await this.database.query<{ tokens: number }>(
       `insert into governance_rate_buckets as b (bucket, tokens, updated_at)
