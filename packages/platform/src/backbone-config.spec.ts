@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { backboneEnvSchema, createEventBus, createObjectStore, openDatabase } from './backbone-config';
@@ -52,6 +52,19 @@ describe('backbone configuration', () => {
       await onDisk.close();
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('openDatabase on a new folder', () => {
+  it('creates the parent folders of an embedded database', async () => {
+    const root = mkdtempSync(path.join(os.tmpdir(), 'strata-open-'));
+    try {
+      const database = await openDatabase(`pglite:${path.join(root, 'a', 'b', 'db')}`);
+      await database.close();
+      expect(existsSync(path.join(root, 'a', 'b', 'db'))).toBe(true);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
     }
   });
 });

@@ -1,3 +1,4 @@
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { env } from './config';
@@ -63,7 +64,10 @@ export async function openDatabase(
   if (url.startsWith('pglite:')) {
     const location = url.slice('pglite:'.length);
     if (location === 'memory') return PGliteDatabase.open();
-    return PGliteDatabase.open({ dataDir: path.resolve(options.baseDir ?? process.cwd(), location) });
+    const dataDir = path.resolve(options.baseDir ?? process.cwd(), location);
+    // PGlite creates only the last folder of its path.
+    mkdirSync(path.dirname(dataDir), { recursive: true });
+    return PGliteDatabase.open({ dataDir });
   }
   if (/^postgres(ql)?:\/\//.test(url)) {
     return PostgresDatabase.open({ url, ...(options.logger ? { logger: options.logger } : {}) });
