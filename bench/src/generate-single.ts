@@ -2,12 +2,14 @@
  * `pnpm bench:generate-single`: start-up time, memory after load, and single-stream speed of the generation
  * service, for the starter model and a distilgpt2-shaped model built by the same builder.
  *
- * - start → ready: spawn `apps/generation-api`, poll `/health/ready` until 200.
+ * - start → ready: spawn `apps/generation-api` (fresh database), poll `/health/ready` until 200.
  * - RSS after load: that process's `process_resident_memory_bytes`.
  * - tokens/s and time to first token: Strata's decode loop (`TextGenerator.stream`), greedy, 64 new tokens.
  * - baseline, same run, same loaded model: transformers.js's own `model.generate()`.
  */
 import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
@@ -18,6 +20,7 @@ import {
   gpt2ParamCount,
   modelEnvSchema,
   transformers,
+  type PreTrainedModel,
   type StarterModelShape,
   type TextGenerator,
 } from '@strata/model';
@@ -45,6 +48,8 @@ async function startToReady(modelId: string): Promise<{ seconds: number; rssMb: 
       MODEL_ID: modelId,
       MODEL_CACHE_DIR: MODEL_DIR,
       MODEL_OFFLINE: 'true',
+      METRICS_PUBLIC: 'true',
+      STRATA_DATA_DIR: mkdtempSync(path.join(os.tmpdir(), 'strata-bench-')),
     },
   });
   let out = '';
@@ -77,8 +82,9 @@ async function engineSpeed(generator: TextGenerator): Promise<Speed> {
   return { tokensPerSecond: tokens / ((performance.now() - started) / 1000), firstTokenMs: first };
 }
 
-async function baselineSpeed(generator: TextGenerator): Promise<Speed> {
-  const { model, tokenizer } = generator.loaded;
+/** transformers.js's own generate() on the standard export (`onnx/model.onnx`) of the same model. */
+async function baselineSpeed(generator: TextGenerator, model: PreTrainedModel): Promise<Speed> {
+  const { tokenizer } = generator.loaded;
   const inputs = tokenizer(PROMPT);
   let first = Number.NaN;
   const started = performance.now();
@@ -111,14 +117,16 @@ async function measure(shape: StarterModelShape): Promise<string[]> {
   const host = new ModelHost(config, createLogger({ name: 'bench', level: 'warn' }));
   await host.start();
   const generator = host.generator();
+  const standard = await transformers.AutoModelForCausalLM.from_pretrained(shape.modelId, { dtype: 'fp32' });
   await engineSpeed(generator);
-  await baselineSpeed(generator);
+  await baselineSpeed(generator, standard);
   const engine: Speed[] = [];
   const baseline: Speed[] = [];
   for (let run = 0; run < RUNS; run++) {
     engine.push(await engineSpeed(generator));
-    baseline.push(await baselineSpeed(generator));
+    baseline.push(await baselineSpeed(generator, standard));
   }
+  await standard.dispose();
   await host.stop();
   const stat = (runs: Speed[], key: keyof Speed) => median(runs.map((r) => r[key]));
   return [
@@ -152,7 +160,7 @@ async function main(): Promise<void> {
     ],
     rows,
   );
-  process.stdout.write('\nbaseline: transformers.js model.generate() on the same loaded model\n');
+  process.stdout.write('\nbaseline: transformers.js model.generate() on the same model files, in the same process\n');
 }
 
 main().catch((error: unknown) => {

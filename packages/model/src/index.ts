@@ -9,4 +9,4 @@ export * from './sampler';
 export * from './seeded-random';
 export * from './text-generator';
 export * from './starter';
-export { transformers, type TextGenerationPipeline } from './transformers';
+export { transformers, type PreTrainedModel, type TextGenerationPipeline } from './transformers';
