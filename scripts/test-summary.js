@@ -14,11 +14,15 @@ if (process.argv.includes('--reset')) {
 }
 
 const totals = { passed: 0, failed: 0, skipped: 0 };
-const files = fs.existsSync(RESULTS_DIR) ? fs.readdirSync(RESULTS_DIR).filter((f) => f.startsWith(`${kind}--`)) : [];
+const files = fs.existsSync(RESULTS_DIR)
+  ? fs.readdirSync(RESULTS_DIR).filter((f) => f.startsWith(`${kind}--`))
+  : [];
 for (const file of files) {
   const counts = JSON.parse(fs.readFileSync(path.join(RESULTS_DIR, file), 'utf8'));
   for (const key of Object.keys(totals)) totals[key] += counts[key];
 }
 const label = kind === 'integration' ? 'integration' : 'tests';
-process.stdout.write(`\n${label}: ${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped\n`);
+process.stdout.write(
+  `\n${label}: ${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped\n`,
+);
 process.exit(totals.failed > 0 || totals.passed === 0 ? 1 : 0);

@@ -160,7 +160,9 @@ async function main(): Promise<void> {
     ],
     rows,
   );
-  process.stdout.write('\nbaseline: transformers.js model.generate() on the same model files, in the same process\n');
+  process.stdout.write(
+    '\nbaseline: transformers.js model.generate() on the same model files, in the same process\n',
+  );
 }
 
 main().catch((error: unknown) => {

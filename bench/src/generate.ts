@@ -30,8 +30,16 @@ const MODEL_DIR = path.join(ROOT, '.strata/models');
 const NEW_TOKENS = 64;
 const REQUESTS_PER_LEVEL = 32;
 const LEVELS = [1, 4, 16, 32];
-const TOPICS = ['the ocean', 'a mountain village', 'quantum computers', 'ancient Rome', 'jazz', 'bread baking',
-  'the stock market', 'migrating birds'];
+const TOPICS = [
+  'the ocean',
+  'a mountain village',
+  'quantum computers',
+  'ancient Rome',
+  'jazz',
+  'bread baking',
+  'the stock market',
+  'migrating birds',
+];
 
 const prompt = (i: number) => `Request ${i}: write a short paragraph about ${TOPICS[i % TOPICS.length]}.`;
 
@@ -138,7 +146,12 @@ async function main(): Promise<void> {
   const host = new ModelHost(config, createLogger({ name: 'bench', level: 'warn' }));
   await host.start();
   const generator = host.generator();
-  const limits = { maxBatchSize: 32, maxQueuedRequests: 1024, maxBatchTotalTokens: 1_000_000, queueTimeoutMs: 600_000 };
+  const limits = {
+    maxBatchSize: 32,
+    maxQueuedRequests: 1024,
+    maxBatchTotalTokens: 1_000_000,
+    queueTimeoutMs: 600_000,
+  };
   const engine = new GenerationEngine(generator.loaded, limits);
   const pipe = (await transformers.pipeline('text-generation', DISTILGPT2_SHAPE.modelId, {
     dtype: 'fp32',
@@ -160,7 +173,10 @@ async function main(): Promise<void> {
     const baselineLevel = await runLevel(clients, baselineRunner(pipe));
     engineResults.set(clients, engineLevel);
     baselineResults.set(clients, baselineLevel);
-    for (const [name, result] of [['strata engine', engineLevel], ['baseline', baselineLevel]] as const) {
+    for (const [name, result] of [
+      ['strata engine', engineLevel],
+      ['baseline', baselineLevel],
+    ] as const) {
       rows.push([
         String(clients),
         name,

@@ -108,11 +108,16 @@ async function addedLatency(): Promise<string[][]> {
       return undefined;
     }
   }
-  const unaudited = await sameApiWith(new UnauditedService(g.keys, g.limiter, g.audit, DEFAULT_GUARDRAIL_POLICY));
+  const unaudited = await sameApiWith(
+    new UnauditedService(g.keys, g.limiter, g.audit, DEFAULT_GUARDRAIL_POLICY),
+  );
   const asyncAudit = await sameApiWith(
     new GovernanceService(g.keys, g.limiter, g.audit, DEFAULT_GUARDRAIL_POLICY, { auditWrite: 'async' }),
   );
-  const { apiKey } = await g.keys.create({ tenant: 'bench', name: 'app', roles: ['app'], limits: { requestsPerMinute: 1_000_000 } }, null);
+  const { apiKey } = await g.keys.create(
+    { tenant: 'bench', name: 'app', roles: ['app'], limits: { requestsPerMinute: 1_000_000 } },
+    null,
+  );
   const body = JSON.stringify({
     inputs: 'Please summarise the support ticket from our customer about the delayed delivery.',
     parameters: { max_new_tokens: 1 },
@@ -134,7 +139,12 @@ async function addedLatency(): Promise<string[][]> {
     async: await asyncAudit.getUrl(),
     unaudited: await unaudited.getUrl(),
   };
-  const times = { governed: [] as number[], off: [] as number[], async: [] as number[], unaudited: [] as number[] };
+  const times = {
+    governed: [] as number[],
+    off: [] as number[],
+    async: [] as number[],
+    unaudited: [] as number[],
+  };
   for (let i = 0; i < WARMUP + REQUESTS; i++) {
     // Alternate, so drift in machine load falls on every variant alike.
     for (const variant of ['off', 'governed', 'async', 'unaudited'] as const) {
@@ -144,7 +154,11 @@ async function addedLatency(): Promise<string[][]> {
   }
   await Promise.all([ungoverned.close(), asyncAudit.close(), unaudited.close()]);
   await governed.close();
-  const row = (name: string, values: number[]) => [name, fixed(percentile(values, 50), 3), fixed(percentile(values, 99), 3)];
+  const row = (name: string, values: number[]) => [
+    name,
+    fixed(percentile(values, 50), 3),
+    fixed(percentile(values, 99), 3),
+  ];
   const added = (name: string, values: number[]) => [
     name,
     fixed(percentile(values, 50) - percentile(times.off, 50), 3),
@@ -176,7 +190,10 @@ async function auditThroughput(name: string, open: () => Promise<Database>): Pro
     model: 'strata/starter-gpt2',
     subjectId: `user-${i % 100}`,
     details: { route: '/generate', prompt_tokens: 12, completion_tokens: 64, latency_ms: 80 },
-    personal: { input: 'Summarise the ticket from <PERSON> about order 1234.', output: 'The customer reports a delay.' },
+    personal: {
+      input: 'Summarise the ticket from <PERSON> about order 1234.',
+      output: 'The customer reports a delay.',
+    },
   });
   const rows: string[][] = [];
   let next = 0;
@@ -195,13 +212,19 @@ async function auditThroughput(name: string, open: () => Promise<Database>): Pro
   const report = await log.verify();
   const seconds = (performance.now() - started) / 1000;
   if (!report.ok) throw new Error(`verify failed: ${JSON.stringify(report.firstProblem)}`);
-  rows.push([name, `verify (${report.records} records, ${report.checkpoints} checkpoints)`, fixed(report.records / seconds, 0)]);
+  rows.push([
+    name,
+    `verify (${report.records} records, ${report.checkpoints} checkpoints)`,
+    fixed(report.records / seconds, 0),
+  ]);
   await database.close();
   return rows;
 }
 
 async function main(): Promise<void> {
-  process.stdout.write(`governance: added latency over ${REQUESTS} requests each (POST /generate, 1 new token)\n\n`);
+  process.stdout.write(
+    `governance: added latency over ${REQUESTS} requests each (POST /generate, 1 new token)\n\n`,
+  );
   printTable(['path', 'p50 ms', 'p99 ms'], await addedLatency());
   const url = process.env['STRATA_IT_POSTGRES_URL'];
   const rows = await auditThroughput('PGlite', () => PGliteDatabase.open());

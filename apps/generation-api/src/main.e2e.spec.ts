@@ -35,7 +35,10 @@ describe('generation-api as deployed', () => {
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
     while ((await fetch(`${url}/health/ready`)).status !== 200) await new Promise((r) => setTimeout(r, 20));
-    expect(await (await fetch(`${url}/`)).json()).toMatchObject({ status: 'ok', model: STARTER_SHAPE.modelId });
+    expect(await (await fetch(`${url}/`)).json()).toMatchObject({
+      status: 'ok',
+      model: STARTER_SHAPE.modelId,
+    });
     // Secure by default: no key, no generation; and no admin key is invented in a deployment.
     expect((await fetch(`${url}/v1/models`)).status).toBe(401);
     expect(out).toContain('no admin API key exists: set STRATA_ADMIN_KEY');

@@ -176,7 +176,9 @@ describe('standalone security', () => {
     const second = await startStandalone({ STRATA_DATA_DIR: dataDir, STRATA_ADMIN_KEY: '' });
     try {
       expect(second.stdout()).not.toContain('created an admin API key');
-      expect((await fetch(`${second.url}/v1/models`, { headers: { authorization: `Bearer ${apiKey}` } })).status).toBe(200);
+      expect(
+        (await fetch(`${second.url}/v1/models`, { headers: { authorization: `Bearer ${apiKey}` } })).status,
+      ).toBe(200);
     } finally {
       second.child.kill('SIGTERM');
       await second.exited;

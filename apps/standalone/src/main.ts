@@ -33,6 +33,8 @@ startGenerationService({
     );
   },
 }).catch((error: unknown) => {
-  process.stderr.write(`Strata failed to start:\n${error instanceof Error ? error.message : String(error)}\n`);
+  process.stderr.write(
+    `Strata failed to start:\n${error instanceof Error ? error.message : String(error)}\n`,
+  );
   process.exit(1);
 });

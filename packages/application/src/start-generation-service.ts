@@ -101,7 +101,12 @@ export async function startGenerationService(
   const port = typeof address === 'object' && address ? address.port : config.PORT;
   const url = `http://${config.HOST === '0.0.0.0' ? '127.0.0.1' : config.HOST}:${port}`;
   logger.info({ url }, 'listening; loading the model');
-  const retention = scheduleRetention(governance, config.AUDIT_RETENTION_INTERVAL_HOURS, retentionDays(config), logger);
+  const retention = scheduleRetention(
+    governance,
+    config.AUDIT_RETENTION_INTERVAL_HOURS,
+    retentionDays(config),
+    logger,
+  );
   const close = async () => {
     clearInterval(retention);
     await app.close();

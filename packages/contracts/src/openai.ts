@@ -27,12 +27,7 @@ const samplingFields = {
   model: z.string({ error: 'must be a string naming the model' }).min(1),
   max_tokens: nullish(z.int().positive({ error: 'must be a positive integer' })),
   temperature: nullish(z.number().min(0).max(2, { error: 'must be between 0 and 2' })),
-  top_p: nullish(
-    z
-      .number()
-      .gt(0, { error: 'must be in (0, 1]' })
-      .lte(1, { error: 'must be in (0, 1]' }),
-  ),
+  top_p: nullish(z.number().gt(0, { error: 'must be in (0, 1]' }).lte(1, { error: 'must be in (0, 1]' })),
   stop,
   seed: nullish(z.int().min(0).max(MAX_SEED)),
   stream: nullish(z.boolean()),
@@ -51,12 +46,7 @@ const samplingFields = {
 const tgiExtensions = {
   do_sample: nullish(z.boolean()),
   top_k: nullish(z.int().positive({ error: 'must be a positive integer' })),
-  typical_p: nullish(
-    z
-      .number()
-      .gt(0, { error: 'must be in (0, 1]' })
-      .lte(1, { error: 'must be in (0, 1]' }),
-  ),
+  typical_p: nullish(z.number().gt(0, { error: 'must be in (0, 1]' }).lte(1, { error: 'must be in (0, 1]' })),
   repetition_penalty: nullish(z.number().positive({ error: 'must be strictly positive' })),
   truncate: nullish(z.int().positive({ error: 'must be a positive integer' })),
   return_full_text: nullish(z.boolean()),

@@ -56,7 +56,12 @@ export async function loadModel(config: ModelConfig, logger: Logger): Promise<Lo
   }
 }
 
-async function loadFrom(id: string, revision: string, config: ModelConfig, root: string): Promise<LoadedModel> {
+async function loadFrom(
+  id: string,
+  revision: string,
+  config: ModelConfig,
+  root: string,
+): Promise<LoadedModel> {
   const started = process.hrtime.bigint();
   // The batching engine prefers a decoder that returns only the new tokens' KV cache, when the folder has one.
   const suffix = config.MODEL_DTYPE === 'q8' ? '_quantized' : '';

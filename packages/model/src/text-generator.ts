@@ -8,7 +8,6 @@ import type { ModelMetrics } from './model-metrics';
 import { usesSampling, type SamplingSettings } from './sampler';
 import { SeedSequence } from './seeded-random';
 
-
 /**
  * The chat format for models whose tokenizer has no chat template: one `Role: content` line per message, then
  * `Assistant:` for the model to continue. Plain text, since base models like GPT-2 know no special chat tokens.

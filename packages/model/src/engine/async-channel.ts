@@ -4,7 +4,8 @@
  */
 export class AsyncChannel<T> implements AsyncIterable<T> {
   private readonly buffer: T[] = [];
-  private waiting: { resolve: (result: IteratorResult<T>) => void; reject: (error: unknown) => void } | undefined;
+  private waiting:
+    { resolve: (result: IteratorResult<T>) => void; reject: (error: unknown) => void } | undefined;
   private closed = false;
   private failure: { error: unknown } | undefined;
 

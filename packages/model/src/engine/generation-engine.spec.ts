@@ -60,7 +60,8 @@ describe('GenerationEngine', () => {
   it('gives each request the same tokens in a batch as alone', async () => {
     const solo = new GenerationEngine(generator.loaded, limits({ maxBatchSize: 1 }));
     const alone = [];
-    for (const [prompt, parameters] of MIX) alone.push(ids(await collect(solo.submit(request(prompt, parameters)))));
+    for (const [prompt, parameters] of MIX)
+      alone.push(ids(await collect(solo.submit(request(prompt, parameters)))));
     const batched = new GenerationEngine(generator.loaded, limits());
     const together = await Promise.all(MIX.map(([p, params]) => collect(batched.submit(request(p, params)))));
     expect(together.map(ids)).toEqual(alone);
@@ -74,7 +75,10 @@ describe('GenerationEngine', () => {
       dtype: 'fp32',
     });
     try {
-      const present = new GenerationEngine({ ...generator.loaded, model: standard, kvOutputs: 'present' }, limits());
+      const present = new GenerationEngine(
+        { ...generator.loaded, model: standard, kvOutputs: 'present' },
+        limits(),
+      );
       const delta = new GenerationEngine(generator.loaded, limits());
       // One long request makes the delta cache outgrow its spare columns several times.
       const mix: typeof MIX = [...MIX, ['A long one', { max_new_tokens: 200 }]];
@@ -112,7 +116,9 @@ describe('GenerationEngine', () => {
     const iterator = doomed[Symbol.asyncIterator]();
     await iterator.next();
     controller.abort(new StrataError('cancelled', 'client went away'));
-    await expect(collect({ [Symbol.asyncIterator]: () => iterator })).rejects.toMatchObject({ code: 'cancelled' });
+    await expect(collect({ [Symbol.asyncIterator]: () => iterator })).rejects.toMatchObject({
+      code: 'cancelled',
+    });
     expect((await survivor).length).toBe(30);
     expect(engine.inFlight).toBe(0);
   });
@@ -143,7 +149,10 @@ describe('GenerationEngine', () => {
     const engine = new GenerationEngine(generator.loaded, limits({ maxBatchTotalTokens: budget }));
     let largest = 0;
     const watch = setInterval(() => (largest = Math.max(largest, engine.batchSize)), 0);
-    await Promise.all([collect(engine.submit(small)), collect(engine.submit(request('fits', { max_new_tokens: 10 })))]);
+    await Promise.all([
+      collect(engine.submit(small)),
+      collect(engine.submit(request('fits', { max_new_tokens: 10 }))),
+    ]);
     clearInterval(watch);
     expect(largest).toBe(1);
     expect(() => engine.submit(request('too big', { max_new_tokens: 40 }))).toThrow(/batch token budget/);
@@ -165,6 +174,8 @@ describe('GenerationEngine', () => {
     const accepted = collect(engine.submit(request('finish me', { max_new_tokens: 15 })));
     await engine.drain();
     expect((await accepted).length).toBe(15);
-    expect(() => engine.submit(request('too late'))).toThrow(expect.objectContaining({ code: 'shutting_down' }));
+    expect(() => engine.submit(request('too late'))).toThrow(
+      expect.objectContaining({ code: 'shutting_down' }),
+    );
   });
 });

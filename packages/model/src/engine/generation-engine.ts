@@ -139,9 +139,14 @@ export class GenerationEngine {
       const failure =
         error instanceof StrataError
           ? error
-          : new ModelError('generation_failed', `the model's forward pass failed: ${String(error)}`, undefined, {
-              cause: error,
-            });
+          : new ModelError(
+              'generation_failed',
+              `the model's forward pass failed: ${String(error)}`,
+              undefined,
+              {
+                cause: error,
+              },
+            );
       const failed = new Set(rows);
       for (const row of rows) row.channel.fail(failure);
       this.keep(this.running.filter((row) => !failed.has(row)));
@@ -214,7 +219,11 @@ export class GenerationEngine {
     admitted.forEach((entry, index) => {
       const start = (index * length + length - 1) * vocab;
       if (!this.emit(entry, data.subarray(start, start + vocab))) return;
-      joining.push({ row: { ...entry, cached: entry.sequence.request.promptIds.length }, cache: prefilled, index });
+      joining.push({
+        row: { ...entry, cached: entry.sequence.request.promptIds.length },
+        cache: prefilled,
+        index,
+      });
     });
     this.rebuild([...this.running.map((row, index) => ({ row, cache: this.cache, index })), ...joining]);
   }
@@ -247,7 +256,8 @@ export class GenerationEngine {
     const { sequence, channel } = entry;
     const now = performance.now();
     const step = sequence.advance(logits);
-    if (sequence.generatedCount === 1) this.metrics?.timeToFirstToken.observe((now - sequence.enqueuedAt) / 1000);
+    if (sequence.generatedCount === 1)
+      this.metrics?.timeToFirstToken.observe((now - sequence.enqueuedAt) / 1000);
     else this.metrics?.interTokenLatency.observe((now - sequence.lastTokenAt) / 1000);
     sequence.lastTokenAt = now;
     this.metrics?.generatedTokens.inc({ model: this.loaded.id });

@@ -65,7 +65,10 @@ export class BatchKvCache {
       const data = target.data as Float32Array;
       const source = fresh.data as Float32Array;
       for (let block = 0; block < rows * heads; block++) {
-        data.set(source.subarray(block * headDim, (block + 1) * headDim), (block * capacity + this.length) * headDim);
+        data.set(
+          source.subarray(block * headDim, (block + 1) * headDim),
+          (block * capacity + this.length) * headDim,
+        );
       }
     }
     return new BatchKvCache(this.mode, grown.tensors, this.length + 1);
