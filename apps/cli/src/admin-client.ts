@@ -2,102 +2,37 @@ import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 
 /*
- * Wire shapes of the generation API's admin and audit routes (packages/application's admin.controller.ts), as
- * the JSON the server sends. They are declared here rather than imported from @strata/governance so the CLI
- * ships without the server's code; the server stays the authority on every value (roles, record classes,
- * limits), and validates them.
+ * Wire shapes of the generation API's admin and audit routes come from @strata/contracts, as types only: the
+ * CLI ships without any of the server's code, and the server stays the authority on every value (roles, record
+ * classes, limits), which it validates.
  */
+import type {
+  ApiKeyView,
+  AuditFilter,
+  AuditRecordView as AuditRecord,
+  CreatedKey,
+  CreateKeyRequest,
+  ErasureResult,
+  RetentionResult,
+  VerifyReport,
+} from '@strata/contracts';
 
-/** Per-key limits, as `POST /admin/keys` takes them and the key views show them. */
-export interface KeyLimits {
-  requestsPerMinute?: number;
-  tokensPerMinute?: number;
-  maxNewTokens?: number;
-}
-
-/** The body of `POST /admin/keys`. */
-export interface CreateKeyRequest {
-  tenant: string;
-  name: string;
-  roles: string[];
-  models?: string[];
-  limits?: KeyLimits;
-  guardrails?: Record<string, unknown>;
-  /** ISO 8601 date-time with an offset. */
-  expires_at?: string;
-}
-
-/** A key as the server lists it: never the secret itself. Times are ISO 8601 strings. */
-export interface ApiKeyView {
-  key_id: string;
-  tenant: string;
-  name: string;
-  roles: string[];
-  models: string[] | null;
-  limits: KeyLimits;
-  guardrails: Record<string, unknown> | null;
-  created_at: string;
-  created_by: string | null;
-  expires_at: string | null;
-  revoked_at: string | null;
-}
-
-/** `POST /admin/keys` answers with the secret, shown this once, and the stored view. */
-export interface CreatedKey {
-  api_key: string;
-  key: ApiKeyView;
-}
-
-/** The filters `GET /audit/records` and `GET /audit/export` share. Times are ISO 8601 date-times. */
-export interface AuditFilter {
-  from?: string;
-  to?: string;
-  key_id?: string;
-  tenant?: string;
-  model?: string;
-  record_class?: string;
-}
+export type {
+  ApiKeyView,
+  AuditFilter,
+  AuditRecordView as AuditRecord,
+  CreatedKey,
+  CreateKeyRequest,
+  ErasureResult,
+  KeyLimitsView as KeyLimits,
+  RetentionResult,
+  VerifyReport,
+} from '@strata/contracts';
 
 /** Search adds pagination: records after `after_seq`, at most `limit` of them (server default 100). */
 export interface AuditSearch extends AuditFilter {
   after_seq?: number;
   limit?: number;
-}
-
-/** One audit record as read back: the hashed header, plus the personal fields while they are readable. */
-export interface AuditRecord {
-  seq: number;
-  id: string;
-  occurredAt: string;
-  recordClass: string;
-  action: string;
-  outcome: string;
-  keyId: string | null;
-  tenant: string | null;
-  model: string | null;
-  subjectId: string | null;
-  details: Record<string, unknown>;
-  personal: Record<string, unknown> | null;
-  personalState: 'present' | 'none' | 'erased' | 'expired';
-  hash: string;
-}
-
-/** `POST /audit/verify`: the whole chain and its signed checkpoints, and the first record found wrong. */
-export interface VerifyReport {
-  ok: boolean;
-  records: number;
-  checkpoints: number;
-  firstProblem?: { seq: number; reason: string };
-}
-
-/** `POST /admin/subjects/:subjectId/erase`: how many records carried the subject's personal fields. */
-export interface ErasureResult {
-  records: number;
-}
-
-/** `POST /admin/retention/run`: how many payloads each record class lost. */
-export interface RetentionResult {
-  purged: Record<string, number>;
 }
 
 /** The server refused or failed a request, and said why in its `{error: {code, message, field?}}` body. */

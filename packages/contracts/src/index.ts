@@ -11,3 +11,4 @@ export * from './dead-letter';
 export * from './data-events';
 export * from './model-events';
 export * from './governance-events';
+export * from './admin-api';

@@ -1,6 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Query, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
+import type { ApiKeyView, CreatedKey } from '@strata/contracts';
 import { CreateKeySchema, RECORD_CLASSES, type ApiKeyRecord, type Caller } from '@strata/governance';
 import { GENERATION_API_OPTIONS, type GenerationApiOptions } from '../generation-api.options';
 import { parseBody } from '../parse-body';
@@ -31,7 +32,7 @@ function auditQuery(raw: unknown) {
   };
 }
 
-const view = (record: ApiKeyRecord) => ({
+const view = (record: ApiKeyRecord): ApiKeyView => ({
   key_id: record.keyId,
   tenant: record.tenant,
   name: record.name,
@@ -39,10 +40,10 @@ const view = (record: ApiKeyRecord) => ({
   models: record.models,
   limits: record.limits,
   guardrails: record.guardrails,
-  created_at: record.createdAt,
+  created_at: record.createdAt.toISOString(),
   created_by: record.createdBy,
-  expires_at: record.expiresAt,
-  revoked_at: record.revokedAt,
+  expires_at: record.expiresAt?.toISOString() ?? null,
+  revoked_at: record.revokedAt?.toISOString() ?? null,
 });
 
 /**
@@ -61,7 +62,7 @@ export class AdminController {
   @Post('admin/keys')
   @Requires('keys.manage')
   @HttpCode(201)
-  async createKey(@Body() body: unknown, @CurrentCaller() caller: Caller) {
+  async createKey(@Body() body: unknown, @CurrentCaller() caller: Caller): Promise<CreatedKey> {
     const input = parseBody(CreateKeySchema, body);
     const { apiKey, record } = await this.governance.keys.create(input, caller.principal.keyId);
     await this.admin(caller, 'keys.create', {

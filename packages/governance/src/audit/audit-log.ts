@@ -1,4 +1,5 @@
 import { createPublicKey, randomUUID, type KeyObject } from 'node:crypto';
+import type { AuditRecordView, VerifyReport } from '@strata/contracts';
 import type { Database, Queryable } from '@strata/platform';
 import {
   chainRow,
@@ -30,11 +31,7 @@ export interface AuditEntry {
 }
 
 /** A record as read back: header plus the decrypted personal fields, or a note that they are gone. */
-export interface AuditView extends AuditHeader {
-  personal: Record<string, unknown> | null;
-  personalState: 'present' | 'none' | 'erased' | 'expired';
-  hash: string;
-}
+export type AuditView = AuditRecordView & AuditHeader;
 
 export interface AuditQuery {
   from?: Date;
@@ -48,13 +45,7 @@ export interface AuditQuery {
   limit?: number;
 }
 
-export interface VerifyReport {
-  ok: boolean;
-  records: number;
-  checkpoints: number;
-  /** The first record found wrong, and why. */
-  firstProblem?: ChainProblem;
-}
+export type { VerifyReport };
 
 export interface AuditLogOptions {
   /** Ed25519 key that signs checkpoints. */
