@@ -65,6 +65,7 @@ export interface AuditRecordView {
   tenant: string | null;
   model: string | null;
   subjectId: string | null;
+  /** Non-personal facts: parameters, policy decision, guardrail actions, latency, token counts. */
   details: Record<string, unknown>;
   personal: Record<string, unknown> | null;
   /** `erased`: the subject's key was destroyed; `expired`: retention removed the payload. */

@@ -1,5 +1,6 @@
 import { createHash, sign, verify, type KeyObject } from 'node:crypto';
 import canonicalize from 'canonicalize';
+import type { AuditRecordView } from '@strata/contracts';
 
 /**
  * The tamper-evident structure of the audit log, as pure functions over rows, so that the database-backed log
@@ -22,20 +23,9 @@ export const RECORD_CLASSES = ['generation', 'denied', 'admin', 'erasure', 'rete
 export type RecordClass = (typeof RECORD_CLASSES)[number];
 
 /** The hashed, never-removed part of a record. */
-export interface AuditHeader {
-  seq: number;
-  id: string;
-  occurredAt: string;
+export type AuditHeader = Omit<AuditRecordView, 'recordClass' | 'personal' | 'personalState' | 'hash'> & {
   recordClass: RecordClass;
-  action: string;
-  outcome: string;
-  keyId: string | null;
-  tenant: string | null;
-  model: string | null;
-  subjectId: string | null;
-  /** Non-personal facts: parameters, policy decision, guardrail actions, latency, token counts. */
-  details: Record<string, unknown>;
-}
+};
 
 /** A record as stored. `payload` is null once retention has removed it. */
 export interface ChainRow {
