@@ -57,9 +57,6 @@ class UngovernedService extends GovernanceService {
   override async guardInput(_caller: Caller, text: string): Promise<GuardrailResult> {
     return { text, actions: [] };
   }
-  override async guardOutput(_caller: Caller, text: string): Promise<GuardrailResult> {
-    return { text, actions: [] };
-  }
   override async record(): Promise<unknown> {
     return undefined;
   }

@@ -1,5 +1,4 @@
 import {
-  backboneEnvSchema,
   createEventBus,
   migrate,
   openDatabase,
@@ -11,9 +10,6 @@ import {
   type Logger,
   type MetricsRegistry,
 } from '@strata/platform';
-
-/** Where a deployable keeps its state and sends its events: the platform's backbone variables. */
-export const runtimeEnvSchema = backboneEnvSchema;
 
 export interface PlatformRuntime {
   database: Database;

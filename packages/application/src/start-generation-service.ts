@@ -9,6 +9,7 @@ import {
 } from '@strata/governance';
 import { ModelHost, ModelMetrics, modelEnvSchema, type LoadedModel } from '@strata/model';
 import {
+  backboneEnvSchema,
   createLogger,
   createMetricsRegistry,
   env,
@@ -17,14 +18,14 @@ import {
   type Logger,
 } from '@strata/platform';
 import { createGenerationApp, httpEnvSchema } from './create-generation-app';
-import { openPlatformRuntime, runtimeEnvSchema, type PlatformRuntime } from './platform-runtime';
+import { openPlatformRuntime, type PlatformRuntime } from './platform-runtime';
 import { STRATA_VERSION } from './version';
 
 /** Every variable a generation service reads. */
 export const generationServiceEnvSchema = modelEnvSchema
   .extend(httpEnvSchema.shape)
   .extend(governanceEnvSchema.shape)
-  .extend(runtimeEnvSchema.shape)
+  .extend(backboneEnvSchema.shape)
   .extend({
     /**
      * Folder for local state: the embedded database (unless DATABASE_URL names another), the local lake (unless
@@ -71,7 +72,7 @@ export async function startGenerationService(
   const environment = withDataDir({ ...options.defaults, ...definedOnly(options.env) });
   const config = loadConfig(generationServiceEnvSchema, environment);
   // The backbone's cross-variable rules (KAFKA_BROKERS with EVENT_BUS=kafka, URL schemes) live on its schema.
-  const backbone = loadConfig(runtimeEnvSchema, environment);
+  const backbone = loadConfig(backboneEnvSchema, environment);
   const logger = createLogger({ name: options.service, level: config.LOG_LEVEL });
   const metrics = createMetricsRegistry({ defaultLabels: { service: options.service } });
   const runtime = await openPlatformRuntime(backbone, logger, metrics);

@@ -97,14 +97,21 @@ export class GovernanceService {
     }
   }
 
-  /** Input guardrails. A block is audited and thrown as `guardrail_blocked` naming the rule. */
+  /**
+   * Input guardrails, before the model. A block is audited and thrown as `guardrail_blocked` naming the rule.
+   * Output guardrails run on the stream, in `StreamingOutputGuard`.
+   */
   async guardInput(caller: Caller, text: string, action: string, model?: string): Promise<GuardrailResult> {
-    return this.guard(caller, text, 'input', action, model);
-  }
-
-  /** Output guardrails, on the model's answer. */
-  async guardOutput(caller: Caller, text: string, action: string, model?: string): Promise<GuardrailResult> {
-    return this.guard(caller, text, 'output', action, model);
+    const result = caller.guardrails.apply(text, 'input');
+    if (!result.blocked) return result;
+    await this.deny({
+      action,
+      reason: result.blocked.message,
+      principal: caller.principal,
+      model,
+      details: { guardrail: result.blocked.rule, phase: 'input', actions: result.actions },
+    });
+    throw new GovernanceError('guardrail_blocked', result.blocked.message, { field: 'inputs' });
   }
 
   /**
@@ -128,27 +135,6 @@ export class GovernanceService {
       this.compiled.set(keyId, compiled);
     }
     return compiled;
-  }
-
-  private async guard(
-    caller: Caller,
-    text: string,
-    phase: 'input' | 'output',
-    action: string,
-    model: string | undefined,
-  ): Promise<GuardrailResult> {
-    const result = caller.guardrails.apply(text, phase);
-    if (!result.blocked) return result;
-    await this.deny({
-      action,
-      reason: result.blocked.message,
-      principal: caller.principal,
-      model,
-      details: { guardrail: result.blocked.rule, phase, actions: result.actions },
-    });
-    throw new GovernanceError('guardrail_blocked', result.blocked.message, {
-      field: phase === 'input' ? 'inputs' : 'output',
-    });
   }
 
   private async deny(denial: {

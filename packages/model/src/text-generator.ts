@@ -1,4 +1,4 @@
-import type { GenerateParameters, GenerateResponse } from '@strata/contracts';
+import type { GenerateParameters } from '@strata/contracts';
 import { GenerationEngine } from './engine/generation-engine';
 import type { GenerationStep, PreparedGeneration } from './engine/generation-request';
 import type { LoadedModel } from './model-loader';
@@ -106,14 +106,6 @@ export class TextGenerator {
   /** Token ids of `text`, without special tokens added. */
   encode(text: string): number[] {
     return this.loaded.tokenizer.encode(text, { add_special_tokens: false });
-  }
-
-  /** Generates to completion. */
-  async generate(request: PreparedGeneration, signal?: AbortSignal): Promise<GenerateResponse> {
-    for await (const step of this.stream(request, signal)) {
-      if (step.final) return step.final;
-    }
-    throw new ModelError('generation_failed', 'generation ended without a result');
   }
 
   /**

@@ -18,12 +18,6 @@ export const TEST_ADMIN_KEY = 'sk-strata-test-admin-0123456789abcdefghijklmnop';
 /** Headers that authenticate as the test admin. */
 export const ADMIN_HEADERS = { authorization: `Bearer ${TEST_ADMIN_KEY}` } as const;
 
-/** A fresh folder for a service's database and local state, so tests never share a database. */
-export function dataDirEnv(): Environment {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'strata-test-'));
-  return { STRATA_DATA_DIR: dir };
-}
-
 /**
  * Environment of a generation service serving the starter model offline on a free port, with its own empty
  * database and the test admin key.
@@ -37,7 +31,8 @@ export async function starterServiceEnv(overrides: Environment = {}): Promise<En
     MODEL_ID: STARTER_SHAPE.modelId,
     MODEL_CACHE_DIR: TEST_MODEL_DIR,
     MODEL_OFFLINE: 'true',
-    ...dataDirEnv(),
+    // A database and local state of its own, so tests never share one.
+    STRATA_DATA_DIR: mkdtempSync(path.join(os.tmpdir(), 'strata-test-')),
     STRATA_ADMIN_KEY: TEST_ADMIN_KEY,
     METRICS_PUBLIC: 'true',
     ...overrides,

@@ -45,22 +45,9 @@ export interface ApiKeyRecord {
   revokedAt: Date | null;
 }
 
-interface KeyRow {
-  key_id: string;
-  tenant: string;
-  name: string;
-  roles: Role[];
-  models: string[] | null;
-  limits: KeyLimits;
-  guardrails: Record<string, unknown> | null;
-  created_at: Date;
-  created_by: string | null;
-  expires_at: Date | null;
-  revoked_at: Date | null;
-}
-
-const KEY_COLUMNS =
-  'key_id, tenant, name, roles, models, limits, guardrails, created_at, created_by, expires_at, revoked_at';
+/** The stored columns, named as the record's fields, so rows are records as they come. */
+const KEY_COLUMNS = `key_id as "keyId", tenant, name, roles, models, limits, guardrails, created_at as "createdAt",
+  created_by as "createdBy", expires_at as "expiresAt", revoked_at as "revokedAt"`;
 
 /** Only the hash of a key is stored. Keys carry 256 random bits, so a fast hash cannot be brute-forced. */
 export const hashApiKey = (apiKey: string): string => createHash('sha256').update(apiKey).digest('hex');
@@ -118,23 +105,23 @@ export class ApiKeyService {
   }
 
   async list(filter: { tenant?: string } = {}): Promise<ApiKeyRecord[]> {
-    const { rows } = await this.database.query<KeyRow>(
+    const { rows } = await this.database.query<ApiKeyRecord>(
       `select ${KEY_COLUMNS} from governance_api_keys where ($1::text is null or tenant = $1) order by created_at, key_id`,
       [filter.tenant ?? null],
     );
-    return rows.map(toRecord);
+    return rows;
   }
 
   /** Revokes a key at once: this process forgets it, other replicas within {@link AUTH_CACHE_MS}. */
   async revoke(keyId: string, db: Queryable = this.database): Promise<ApiKeyRecord> {
-    const { rows } = await db.query<KeyRow>(
+    const { rows } = await db.query<ApiKeyRecord>(
       `update governance_api_keys set revoked_at = coalesce(revoked_at, $2) where key_id = $1 returning ${KEY_COLUMNS}`,
       [keyId, this.now()],
     );
     const row = rows[0];
     if (!row) throw new GovernanceError('not_found', `no API key ${keyId}`, { field: 'key_id' });
     for (const [hash, entry] of this.cache) if (entry.principal.keyId === keyId) this.cache.delete(hash);
-    return toRecord(row);
+    return row;
   }
 
   /**
@@ -180,7 +167,7 @@ export class ApiKeyService {
   ): Promise<ApiKeyRecord> {
     // The id is public (logs, audit, revocation); it is not derived from the secret.
     const keyId = `key_${randomBytes(8).toString('hex')}`;
-    const { rows } = await db.query<KeyRow>(
+    const { rows } = await db.query<ApiKeyRecord>(
       `insert into governance_api_keys
          (key_id, key_hash, tenant, name, roles, models, limits, guardrails, created_by, expires_at, created_at)
        values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
@@ -199,15 +186,15 @@ export class ApiKeyService {
         this.now(),
       ],
     );
-    return toRecord(rows[0]!);
+    return rows[0]!;
   }
 
   private async findByHash(hash: string): Promise<ApiKeyRecord | undefined> {
-    const { rows } = await this.database.query<KeyRow>(
+    const { rows } = await this.database.query<ApiKeyRecord>(
       `select ${KEY_COLUMNS} from governance_api_keys where key_hash = $1`,
       [hash],
     );
-    return rows[0] ? toRecord(rows[0]) : undefined;
+    return rows[0];
   }
 }
 
@@ -217,20 +204,4 @@ function parseInput(input: CreateKeyInput): z.output<typeof CreateKeySchema> {
   const issue = result.error.issues[0]!;
   const field = issue.path.map(String).join('.');
   throw new GovernanceError('validation_failed', `${field}: ${issue.message}`, { field });
-}
-
-function toRecord(row: KeyRow): ApiKeyRecord {
-  return {
-    keyId: row.key_id,
-    tenant: row.tenant,
-    name: row.name,
-    roles: row.roles,
-    models: row.models,
-    limits: row.limits,
-    guardrails: row.guardrails,
-    createdAt: row.created_at,
-    createdBy: row.created_by,
-    expiresAt: row.expires_at,
-    revokedAt: row.revoked_at,
-  };
 }

@@ -21,5 +21,4 @@ export interface GenerationStep {
   /** Present on the last step only. */
   final?: GenerateResponse;
   finishReason?: FinishReason;
-  promptTokens?: number;
 }

@@ -87,7 +87,6 @@ export class Sequence {
         ...(request.details ? { details } : {}),
       },
       finishReason,
-      promptTokens: request.promptIds.length,
     };
   }
 }
