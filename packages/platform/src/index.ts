@@ -20,3 +20,4 @@ export * from './object-store';
 export * from './local-object-store';
 export * from './s3-object-store';
 export * from './backbone-config';
+export * from './data-dir-lock';
