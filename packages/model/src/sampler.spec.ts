@@ -110,3 +110,57 @@ describe('usesSampling', () => {
     expect(usesSampling({ ...greedy, repetitionPenalty: 1.3 })).toBe(false);
   });
 });
+
+/**
+ * The textbook sampler: copy, warp, sort the whole vocabulary, softmax, cut, draw. The fast sampler must pick
+ * the same tokens for the same random numbers.
+ */
+function referenceToken(logits: Float32Array, settings: SamplingSettings, u: number): number {
+  const scores = Array.from(logits, (s) => Math.fround(s / settings.temperature));
+  let ids = scores.map((_, i) => i).sort((a, b) => scores[b]! - scores[a]! || a - b);
+  if (settings.topK > 0) {
+    const threshold = scores[ids[Math.min(settings.topK, ids.length) - 1]!]!;
+    ids = ids.filter((id) => scores[id]! >= threshold);
+  }
+  const max = scores[ids[0]!]!;
+  const weights = ids.map((id) => Math.exp(scores[id]! - max));
+  const total = weights.reduce((a, b) => a + b, 0);
+  let probs = weights.map((w) => w / total);
+  if (settings.topP < 1) {
+    let keep = 0;
+    for (let mass = 0; keep < probs.length && mass < settings.topP; keep++) mass += probs[keep]!;
+    ids = ids.slice(0, keep);
+    const kept = probs.slice(0, keep).reduce((a, b) => a + b, 0);
+    probs = probs.slice(0, keep).map((p) => p / kept);
+  } else {
+    // Without a nucleus the draw walks the candidates in id order.
+    const order = ids.map((id, i) => [id, probs[i]!] as const).sort((a, b) => a[0] - b[0]);
+    ids = order.map(([id]) => id);
+    probs = order.map(([, p]) => p);
+  }
+  let cumulative = 0;
+  for (let i = 0; i < ids.length; i++) if (u < (cumulative += probs[i]!)) return ids[i]!;
+  return ids[ids.length - 1]!;
+}
+
+describe('chooseToken against the textbook sampler', () => {
+  const random = seededRandom(5);
+  // A vocabulary of GPT-2's size with a few peaked and many flat logits, and ties.
+  const vocabulary = Float32Array.from({ length: 50_257 }, () => Math.round(random.next() * 40) / 4);
+  for (let i = 0; i < 20; i++) vocabulary[Math.floor(random.next() * vocabulary.length)] = 14 + i / 2;
+
+  it.each([
+    ['temperature 1', sampled({})],
+    ['temperature 0.7', sampled({ temperature: 0.7 })],
+    ['top-k 50', sampled({ topK: 50 })],
+    ['top-p 0.9', sampled({ topP: 0.9 })],
+    ['top-p 0.6 at temperature 1.5', sampled({ topP: 0.6, temperature: 1.5 })],
+    ['top-k 40 and top-p 0.95', sampled({ topK: 40, topP: 0.95 })],
+  ])('picks the same tokens with %s', (_, settings) => {
+    // Away from rounding edges, the same uniform number picks the same token.
+    const draws = [0.001, 0.1, 0.25, 0.5, 0.62, 0.8, 0.97, 0.9999];
+    const fast = draws.map((u) => chooseToken(vocabulary, none, settings, fixed(u)).token);
+    expect(fast).toEqual(draws.map((u) => referenceToken(vocabulary, settings, u)));
+    expect(new Set(fast).size).toBeGreaterThan(1);
+  });
+});

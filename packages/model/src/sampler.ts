@@ -39,6 +39,10 @@ export function usesSampling(s: Omit<SamplingSettings, 'doSample'> & { doSample:
 /**
  * Chooses the next token from one position's logits. `logits` is left untouched; `context` holds the ids the
  * repetition penalty applies to (prompt and generated so far).
+ *
+ * The cost is one or two passes over the vocabulary and O(k log k) for the k candidates that top-k or the
+ * nucleus keep: the k-th best score comes from a k-sized heap, the nucleus is sorted only as far as it reaches,
+ * and the vocabulary-sized working arrays are reused from call to call instead of allocated per token.
  */
 export function chooseToken(
   logits: Float32Array,
@@ -47,35 +51,69 @@ export function chooseToken(
   random: RandomSource,
   withLogprob = true,
 ): TokenChoice {
-  const scores = Float32Array.from(logits);
-  if (settings.repetitionPenalty !== 1) applyRepetitionPenalty(scores, context, settings.repetitionPenalty);
+  const divisor = settings.doSample ? settings.temperature : 1;
+  const scores =
+    settings.repetitionPenalty !== 1 || divisor !== 1
+      ? warped(logits, context, settings.repetitionPenalty, divisor)
+      : logits;
   if (!settings.doSample) {
     const token = argmax(scores);
     return { token, logprob: withLogprob ? logSoftmaxAt(scores, token) : Number.NaN };
   }
-  if (settings.temperature !== 1) {
-    for (let i = 0; i < scores.length; i++) scores[i] = scores[i]! / settings.temperature;
-  }
-  let candidates = topCandidates(scores, settings.topK, settings.topP < 1);
-  candidates = softmaxCandidates(candidates);
-  if (settings.topP < 1) candidates = nucleus(candidates, settings.topP);
+  const vocabulary = scores.length;
+  const k = settings.topK > 0 ? minOf(settings.topK, vocabulary) : vocabulary;
+  let candidates = k < vocabulary ? bestK(scores, k) : allOf(scores);
+  if (settings.topP < 1) candidates = nucleus(scores, candidates, settings.topP);
   if (settings.typicalP < 1) candidates = typical(candidates, settings.typicalP);
   return draw(candidates, random);
 }
 
+/**
+ * Candidate tokens with their probabilities. `ids` undefined means every token, in id order. `values` may be
+ * a view of a reused buffer: it is valid until the next call of `chooseToken`.
+ */
 interface Candidates {
-  ids: Uint32Array;
-  /** Logits before softmax, then probabilities after. */
+  ids: Uint32Array | undefined;
   values: Float64Array;
 }
 
-/** Penalises tokens seen before: positive logits are divided by the penalty, negative ones multiplied. */
-function applyRepetitionPenalty(scores: Float32Array, context: ReadonlySet<number>, penalty: number): void {
-  for (const id of context) {
-    const score = scores[id];
-    if (score === undefined) continue;
-    scores[id] = score < 0 ? score * penalty : score / penalty;
+/** Working arrays reused across calls; `chooseToken` is synchronous, so no two calls share them at once. */
+const scratch = {
+  scores: new Float32Array(0),
+  values: new Float64Array(0),
+  ids: new Uint32Array(0),
+  heap: new Float32Array(0),
+};
+
+function reserve<K extends keyof typeof scratch>(key: K, length: number): (typeof scratch)[K] {
+  if (scratch[key].length < length) {
+    const Type = scratch[key].constructor as new (length: number) => (typeof scratch)[K];
+    scratch[key] = new Type(length) as never;
   }
+  return scratch[key];
+}
+
+/**
+ * The scores after the repetition penalty (positive logits of seen tokens divided by it, negative ones
+ * multiplied, as CTRL does) and the temperature, in a reused buffer.
+ */
+function warped(
+  logits: Float32Array,
+  context: ReadonlySet<number>,
+  penalty: number,
+  temperature: number,
+): Float32Array {
+  const scores = reserve('scores', logits.length).subarray(0, logits.length);
+  scores.set(logits);
+  if (penalty !== 1) {
+    for (const id of context) {
+      const score = scores[id];
+      if (score === undefined) continue;
+      scores[id] = score < 0 ? score * penalty : score / penalty;
+    }
+  }
+  if (temperature !== 1) for (let i = 0; i < scores.length; i++) scores[i] = scores[i]! / temperature;
+  return scores;
 }
 
 function argmax(scores: Float32Array): number {
@@ -92,48 +130,98 @@ function logSoftmaxAt(scores: Float32Array, index: number): number {
   return scores[index]! - max - log(sum);
 }
 
-/**
- * The candidate tokens: the k best when top-k is set, else all of them. Tokens tied with the k-th score are
- * kept, as in Hugging Face's TopKLogitsWarper. Sorting (by descending score) costs a few milliseconds over a
- * full vocabulary, so it is done only when the nucleus needs it.
- */
-function topCandidates(scores: Float32Array, topK: number, sorted: boolean): Candidates {
-  const k = topK > 0 ? minOf(topK, scores.length) : scores.length;
-  let ids: Uint32Array;
-  if (k < scores.length) {
-    const threshold = Float32Array.from(scores).sort()[scores.length - k]!;
-    const kept: number[] = [];
-    for (let i = 0; i < scores.length; i++) if (scores[i]! >= threshold) kept.push(i);
-    ids = Uint32Array.from(kept);
-  } else {
-    ids = new Uint32Array(scores.length).map((_, i) => i);
-  }
-  // Ties keep ascending id order, so the order (and so sampling) is reproducible.
-  if (sorted) ids.sort((a, b) => scores[b]! - scores[a]! || a - b);
-  return { ids, values: Float64Array.from(ids, (id) => scores[id]!) };
-}
-
-function softmaxCandidates({ ids, values }: Candidates): Candidates {
+/** Softmax over the whole vocabulary, in id order. */
+function allOf(scores: Float32Array): Candidates {
+  const values = reserve('values', scores.length).subarray(0, scores.length);
   let max = -Infinity;
-  for (const v of values) if (v > max) max = v;
+  for (const s of scores) if (s > max) max = s;
   let sum = 0;
-  const probs = values.map((v) => {
-    const e = exp(v - max);
-    sum += e;
-    return e;
-  });
-  return { ids, values: probs.map((p) => p / sum) };
+  for (let i = 0; i < scores.length; i++) sum += values[i] = exp(scores[i]! - max);
+  for (let i = 0; i < values.length; i++) values[i] = values[i]! / sum;
+  return { ids: undefined, values };
 }
 
-/** Keeps the most likely tokens until their probability reaches `topP` (always at least one). */
-function nucleus({ ids, values }: Candidates, topP: number): Candidates {
-  let cumulative = 0;
-  let keep = 0;
-  while (keep < values.length && cumulative < topP) cumulative += values[keep++]!;
-  return renormalise({
-    ids: ids.subarray(0, maxOf(keep, 1)),
-    values: values.subarray(0, maxOf(keep, 1)),
-  });
+/**
+ * The k best tokens in id order, with their softmax. Tokens tied with the k-th score are kept, as in Hugging
+ * Face's TopKLogitsWarper. The k-th score comes from a min-heap of the k best seen so far, so a score below the
+ * heap's root costs one comparison.
+ */
+function bestK(scores: Float32Array, k: number): Candidates {
+  const heap = reserve('heap', k);
+  for (let i = 0; i < k; i++) siftUp(heap, i, scores[i]!);
+  for (let i = k; i < scores.length; i++) if (scores[i]! > heap[0]!) siftDown(heap, k, scores[i]!);
+  const threshold = heap[0]!;
+  const ids = reserve('ids', scores.length);
+  let count = 0;
+  let max = -Infinity;
+  for (let i = 0; i < scores.length; i++) {
+    const s = scores[i]!;
+    if (s >= threshold) {
+      ids[count++] = i;
+      if (s > max) max = s;
+    }
+  }
+  const values = reserve('values', count).subarray(0, count);
+  let sum = 0;
+  for (let j = 0; j < count; j++) sum += values[j] = exp(scores[ids[j]!]! - max);
+  for (let j = 0; j < count; j++) values[j] = values[j]! / sum;
+  return { ids: ids.subarray(0, count), values };
+}
+
+/** Adds `value` at slot `size` of a min-heap of `size` entries. */
+function siftUp(heap: Float32Array, size: number, value: number): void {
+  let i = size;
+  while (i > 0) {
+    const parent = (i - 1) >> 1;
+    if (heap[parent]! <= value) break;
+    heap[i] = heap[parent]!;
+    i = parent;
+  }
+  heap[i] = value;
+}
+
+/** Replaces the root of a min-heap of `size` entries with `value`. */
+function siftDown(heap: Float32Array, size: number, value: number): void {
+  let i = 0;
+  for (;;) {
+    let child = 2 * i + 1;
+    if (child >= size) break;
+    if (child + 1 < size && heap[child + 1]! < heap[child]!) child++;
+    if (heap[child]! >= value) break;
+    heap[i] = heap[child]!;
+    i = child;
+  }
+  heap[i] = value;
+}
+
+/**
+ * Keeps the most likely candidates until their probability reaches `topP` (always at least one), most likely
+ * first, ties in id order. Only candidates above a probability floor are sorted; the floor falls until the ones
+ * above it hold `topP` of the mass, so a peaked distribution sorts a handful of tokens, not the vocabulary.
+ */
+function nucleus(scores: Float32Array, { ids, values }: Candidates, topP: number): Candidates {
+  const order = (a: number, b: number) => scores[ids ? ids[b]! : b]! - scores[ids ? ids[a]! : a]! || a - b;
+  for (let floor = 1 / 64; ; floor = floor < 1e-12 ? 0 : floor / 64) {
+    const above: number[] = [];
+    let mass = 0;
+    for (let j = 0; j < values.length; j++) {
+      if (values[j]! >= floor) {
+        above.push(j);
+        mass += values[j]!;
+      }
+    }
+    // A margin for rounding: the prefix sum below adds the same values in another order.
+    if (mass < topP + 1e-9 && floor > 0) continue;
+    above.sort(order);
+    let cumulative = 0;
+    let keep = 0;
+    while (keep < above.length && cumulative < topP) cumulative += values[above[keep++]!]!;
+    keep = maxOf(keep, 1);
+    return renormalise({
+      ids: Uint32Array.from(above.slice(0, keep), (j) => (ids ? ids[j]! : j)),
+      values: Float64Array.from(above.slice(0, keep), (j) => values[j]!),
+    });
+  }
 }
 
 /** Keeps the tokens whose information content is closest to the distribution's entropy, up to mass `typicalP`. */
@@ -152,7 +240,7 @@ function typical({ ids, values }: Candidates, typicalP: number): Candidates {
   }
   kept.sort((a, b) => a - b);
   return renormalise({
-    ids: Uint32Array.from(kept, (i) => ids[i]!),
+    ids: Uint32Array.from(kept, (i) => (ids ? ids[i]! : i)),
     values: Float64Array.from(kept, (i) => values[i]!),
   });
 }
@@ -160,7 +248,8 @@ function typical({ ids, values }: Candidates, typicalP: number): Candidates {
 function renormalise({ ids, values }: Candidates): Candidates {
   let sum = 0;
   for (const p of values) sum += p;
-  return { ids, values: values.map((p) => p / sum) };
+  for (let i = 0; i < values.length; i++) values[i] = values[i]! / sum;
+  return { ids, values };
 }
 
 function draw({ ids, values }: Candidates, random: RandomSource): TokenChoice {
@@ -168,9 +257,9 @@ function draw({ ids, values }: Candidates, random: RandomSource): TokenChoice {
   let cumulative = 0;
   for (let i = 0; i < values.length; i++) {
     cumulative += values[i]!;
-    if (u < cumulative) return { token: ids[i]!, logprob: log(values[i]!) };
+    if (u < cumulative) return { token: ids ? ids[i]! : i, logprob: log(values[i]!) };
   }
   // Rounding can leave the sum a hair under 1: the last candidate takes the remainder.
   const last = values.length - 1;
-  return { token: ids[last]!, logprob: log(values[last]!) };
+  return { token: ids ? ids[last]! : last, logprob: log(values[last]!) };
 }
