@@ -4,6 +4,7 @@ import { onnx } from 'onnx-proto';
 /** ONNX element types used by the builders in this folder. */
 export const OnnxType = {
   FLOAT: onnx.TensorProto.DataType.FLOAT,
+  DOUBLE: onnx.TensorProto.DataType.DOUBLE,
   INT8: onnx.TensorProto.DataType.INT8,
   INT64: onnx.TensorProto.DataType.INT64,
   BOOL: onnx.TensorProto.DataType.BOOL,
@@ -15,7 +16,8 @@ export type OnnxAttribute =
   | { readonly int: number }
   | { readonly float: number }
   | { readonly ints: readonly number[] }
-  | { readonly floats: readonly number[] };
+  | { readonly floats: readonly number[] }
+  | { readonly string: string };
 
 /** A dimension: a fixed size, or a symbolic name such as `batch_size`. */
 export type OnnxDim = number | string;
@@ -59,6 +61,11 @@ export class OnnxGraphBuilder {
   /** Adds a float32 initializer. */
   float32(name: string, dims: readonly number[], data: Float32Array): string {
     return this.initializer(name, OnnxType.FLOAT, dims, data);
+  }
+
+  /** Adds a float64 initializer (the trainer's float64 gradient checks use it). */
+  float64(name: string, dims: readonly number[], data: Float64Array): string {
+    return this.initializer(name, OnnxType.DOUBLE, dims, data);
   }
 
   /** Adds an int8 initializer. */
@@ -160,7 +167,7 @@ export class OnnxGraphBuilder {
     name: string,
     dataType: OnnxType,
     dims: readonly number[],
-    data: Float32Array | Int8Array | BigInt64Array,
+    data: Float32Array | Float64Array | Int8Array | BigInt64Array,
   ): string {
     const count = dims.reduce((a, b) => a * b, 1);
     if (data.length !== count) {
@@ -204,6 +211,7 @@ function attribute(name: string, value: OnnxAttribute): onnx.IAttributeProto {
   if ('int' in value) return { name, type: T.INT, i: value.int };
   if ('float' in value) return { name, type: T.FLOAT, f: value.float };
   if ('ints' in value) return { name, type: T.INTS, ints: [...value.ints] };
+  if ('string' in value) return { name, type: T.STRING, s: new TextEncoder().encode(value.string) };
   return { name, type: T.FLOATS, floats: [...value.floats] };
 }
 
@@ -211,7 +219,7 @@ function attribute(name: string, value: OnnxAttribute): onnx.IAttributeProto {
  * ONNX raw_data is little-endian. On a little-endian host (every machine Strata targets) this is a zero-copy
  * view; on a big-endian host the bytes are swapped into a copy so the file is the same everywhere.
  */
-export function littleEndianBytes(data: Float32Array | Int8Array | BigInt64Array): Uint8Array {
+export function littleEndianBytes(data: Float32Array | Float64Array | Int8Array | BigInt64Array): Uint8Array {
   const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   if (data.BYTES_PER_ELEMENT === 1 || endianness() === 'LE') return bytes;
   const copy = Buffer.from(bytes);
