@@ -1,14 +1,5 @@
-import {
-  Kafka,
-  Partitioners,
-  logLevel as KafkaLogLevel,
-  type Consumer,
-  type EachBatchPayload,
-  type IHeaders,
-  type LogEntry,
-  type Message,
-  type Producer,
-} from 'kafkajs';
+import type * as KafkaJs from 'kafkajs';
+import type { Kafka, Consumer, EachBatchPayload, IHeaders, LogEntry, Message, Producer } from 'kafkajs';
 import type { EventEnvelope, TopicDefinition } from '@strata/contracts';
 import {
   checkGroupName,
@@ -28,6 +19,13 @@ import { eventMetrics, type EventMetrics } from './event-metrics';
 import type { Logger } from './logger';
 import type { MetricsRegistry } from './metrics';
 import { PlatformError, errorMessageOf } from './platform-error';
+
+/** kafkajs, loaded when the first Kafka bus is made, so services on in-process events never load it. */
+let kafkajs: typeof KafkaJs | undefined;
+function loadKafkaJs(): typeof KafkaJs {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (kafkajs ??= require('kafkajs') as typeof KafkaJs);
+}
 
 export interface KafkaEventBusOptions {
   /** Bootstrap brokers, `host:port`. */
@@ -83,6 +81,7 @@ export class KafkaEventBus implements EventBus {
       throw new PlatformError('config_invalid', 'Kafka needs at least one broker');
     this.retry = resolveRetryPolicy(options.retry);
     this.metrics = eventMetrics(options.metrics);
+    const { Kafka, logLevel: KafkaLogLevel } = loadKafkaJs();
     this.kafka = new Kafka({
       clientId: options.clientId,
       brokers: [...options.brokers],
@@ -241,7 +240,7 @@ export class KafkaEventBus implements EventBus {
 
   private createProducer(): Producer {
     return this.kafka.producer({
-      createPartitioner: Partitioners.DefaultPartitioner,
+      createPartitioner: loadKafkaJs().Partitioners.DefaultPartitioner,
       allowAutoTopicCreation: true,
       idempotent: false,
       maxInFlightRequests: 1,
@@ -272,9 +271,11 @@ export class KafkaEventBus implements EventBus {
     const logger = this.options.logger;
     if (!logger) return;
     const { message, ...rest } = log;
+    const KafkaJsLogLevel = loadKafkaJs().logLevel;
     // kafkajs reports routine group and connection events as errors; they are warnings for us.
-    if (level === KafkaLogLevel.ERROR || level === KafkaLogLevel.WARN) logger.warn({ kafka: rest }, message);
-    else if (level === KafkaLogLevel.INFO) logger.debug({ kafka: rest }, message);
+    if (level === KafkaJsLogLevel.ERROR || level === KafkaJsLogLevel.WARN)
+      logger.warn({ kafka: rest }, message);
+    else if (level === KafkaJsLogLevel.INFO) logger.debug({ kafka: rest }, message);
     else logger.trace({ kafka: rest }, message);
   }
 }

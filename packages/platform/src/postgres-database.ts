@@ -1,4 +1,4 @@
-import pg from 'pg';
+import type pg from 'pg';
 import {
   checkChannel,
   toDatabaseError,
@@ -17,6 +17,13 @@ export interface PostgresDatabaseOptions {
   logger?: Logger;
 }
 
+/** `pg`, loaded on first use, so services on the embedded database never load it. */
+let pgModule: typeof pg | undefined;
+function loadPg(): typeof pg {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (pgModule ??= require('pg') as typeof pg);
+}
+
 const INT8_OID = 20;
 const INT8_ARRAY_OID = 1016;
 const INT4_ARRAY_OID = 1007;
@@ -24,10 +31,10 @@ const INT4_ARRAY_OID = 1007;
 /** Parses int8 and int8[] (bigserial ids, counts) to numbers as PGlite does, so both engines agree. */
 const types = {
   getTypeParser: ((oid: number, format?: 'text' | 'binary') => {
-    if (format === 'binary') return pg.types.getTypeParser(oid, format);
+    if (format === 'binary') return loadPg().types.getTypeParser(oid, format);
     if (oid === INT8_OID) return (value: string) => Number(value);
-    if (oid === INT8_ARRAY_OID) return pg.types.getTypeParser(INT4_ARRAY_OID as never, 'text');
-    return pg.types.getTypeParser(oid, 'text');
+    if (oid === INT8_ARRAY_OID) return loadPg().types.getTypeParser(INT4_ARRAY_OID as never, 'text');
+    return loadPg().types.getTypeParser(oid, 'text');
   }) as typeof pg.types.getTypeParser,
 };
 
@@ -58,7 +65,11 @@ export class PostgresDatabase implements Database {
   private closed = false;
 
   constructor(private readonly options: PostgresDatabaseOptions) {
-    this.pool = new pg.Pool({ connectionString: options.url, max: options.maxConnections ?? 10, types });
+    this.pool = new (loadPg().Pool)({
+      connectionString: options.url,
+      max: options.maxConnections ?? 10,
+      types,
+    });
     // An idle connection that drops (server restart) must not crash the process; the next query reconnects.
     this.pool.on('error', (error) =>
       options.logger?.warn({ err: error }, 'idle PostgreSQL connection failed'),
@@ -126,7 +137,7 @@ export class PostgresDatabase implements Database {
 
   async listen(channel: string, onNotification: (payload: string) => void): Promise<() => Promise<void>> {
     const name = checkChannel(channel);
-    const client = new pg.Client({ connectionString: this.options.url, types });
+    const client = new (loadPg().Client)({ connectionString: this.options.url, types });
     client.on('error', (error) =>
       this.options.logger?.warn({ err: error, channel }, 'LISTEN connection failed'),
     );

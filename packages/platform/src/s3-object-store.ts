@@ -3,21 +3,8 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import {
-  AbortMultipartUploadCommand,
-  CompleteMultipartUploadCommand,
-  CreateBucketCommand,
-  CreateMultipartUploadCommand,
-  DeleteObjectCommand,
-  GetObjectCommand,
-  HeadBucketCommand,
-  HeadObjectCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-  S3Client,
-  UploadPartCommand,
-  type CompletedPart,
-} from '@aws-sdk/client-s3';
+import type * as S3 from '@aws-sdk/client-s3';
+import type { CompletedPart, S3Client } from '@aws-sdk/client-s3';
 import { uuidv7 } from '@strata/contracts';
 import {
   SHA256_METADATA_KEY,
@@ -36,6 +23,13 @@ import {
   type PutObjectOptions,
 } from './object-store';
 import { PlatformError, errorMessageOf } from './platform-error';
+
+/** The AWS SDK's S3 client, loaded when the first S3 store is made: services on local disk never load it. */
+let s3Sdk: typeof S3 | undefined;
+function loadS3Sdk(): typeof S3 {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (s3Sdk ??= require('@aws-sdk/client-s3') as typeof S3);
+}
 
 export interface S3ObjectStoreOptions {
   bucket: string;
@@ -71,6 +65,7 @@ type Source = { kind: 'buffer'; data: Buffer } | { kind: 'file'; file: string; s
  * billed: give the bucket a lifecycle rule that aborts incomplete multipart uploads after a day.)
  */
 export class S3ObjectStore implements ObjectStore {
+  private readonly sdk = loadS3Sdk();
   readonly client: S3Client;
   private readonly bucket: string;
   private readonly prefix: string;
@@ -89,7 +84,7 @@ export class S3ObjectStore implements ObjectStore {
     if (this.prefix !== '' && !this.prefix.endsWith('/')) {
       throw new PlatformError('config_invalid', 'the S3 key prefix must end with "/"');
     }
-    this.client = new S3Client({
+    this.client = new this.sdk.S3Client({
       region: options.region ?? 'us-east-1',
       forcePathStyle: options.forcePathStyle ?? false,
       ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint }),
@@ -103,13 +98,15 @@ export class S3ObjectStore implements ObjectStore {
   /** Creates the bucket if it does not exist (for embedded and test setups; production provisions buckets). */
   async ensureBucket(): Promise<void> {
     try {
-      await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }));
+      await this.client.send(new this.sdk.HeadBucketCommand({ Bucket: this.bucket }));
     } catch (error) {
       if (statusOf(error) !== 404) throw toStoreError(error, this.bucket);
-      await this.client.send(new CreateBucketCommand({ Bucket: this.bucket })).catch((e: unknown) => {
-        if (!['BucketAlreadyOwnedByYou', 'BucketAlreadyExists'].includes(nameOf(e)))
-          throw toStoreError(e, this.bucket);
-      });
+      await this.client
+        .send(new this.sdk.CreateBucketCommand({ Bucket: this.bucket }))
+        .catch((e: unknown) => {
+          if (!['BucketAlreadyOwnedByYou', 'BucketAlreadyExists'].includes(nameOf(e)))
+            throw toStoreError(e, this.bucket);
+        });
     }
   }
 
@@ -130,7 +127,7 @@ export class S3ObjectStore implements ObjectStore {
       };
       if (size <= this.partSize && source.kind === 'buffer') {
         await this.client
-          .send(new PutObjectCommand({ ...request, Body: source.data, ContentLength: size }))
+          .send(new this.sdk.PutObjectCommand({ ...request, Body: source.data, ContentLength: size }))
           .catch((error: unknown) => {
             throw toStoreError(error, key);
           });
@@ -160,7 +157,7 @@ export class S3ObjectStore implements ObjectStore {
     let response;
     try {
       response = await this.client.send(
-        new GetObjectCommand({ Bucket: this.bucket, Key: this.prefix + key }),
+        new this.sdk.GetObjectCommand({ Bucket: this.bucket, Key: this.prefix + key }),
       );
     } catch (error) {
       throw toStoreError(error, key);
@@ -183,7 +180,7 @@ export class S3ObjectStore implements ObjectStore {
     checkObjectKey(key);
     try {
       const response = await this.client.send(
-        new HeadObjectCommand({ Bucket: this.bucket, Key: this.prefix + key }),
+        new this.sdk.HeadObjectCommand({ Bucket: this.bucket, Key: this.prefix + key }),
       );
       const { [SHA256_METADATA_KEY]: sha256 = '', ...metadata } = response.Metadata ?? {};
       return {
@@ -206,7 +203,7 @@ export class S3ObjectStore implements ObjectStore {
     do {
       const page = await this.client
         .send(
-          new ListObjectsV2Command({
+          new this.sdk.ListObjectsV2Command({
             Bucket: this.bucket,
             Prefix: this.prefix + prefix,
             ...(token === undefined ? {} : { ContinuationToken: token }),
@@ -231,7 +228,7 @@ export class S3ObjectStore implements ObjectStore {
   async delete(key: string): Promise<void> {
     checkObjectKey(key);
     await this.client
-      .send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.prefix + key }))
+      .send(new this.sdk.DeleteObjectCommand({ Bucket: this.bucket, Key: this.prefix + key }))
       .catch((error: unknown) => {
         if (statusOf(error) !== 404) throw toStoreError(error, key);
       });
@@ -288,7 +285,7 @@ export class S3ObjectStore implements ObjectStore {
     let uploadId: string | undefined;
     const handle = source.kind === 'file' ? await fs.open(source.file, 'r') : undefined;
     try {
-      const created = await this.client.send(new CreateMultipartUploadCommand(request));
+      const created = await this.client.send(new this.sdk.CreateMultipartUploadCommand(request));
       uploadId = created.UploadId;
       if (!uploadId) throw new PlatformError('unavailable', `S3 returned no upload id for ${key}`);
       const count = Math.ceil(size / this.partSize);
@@ -308,7 +305,7 @@ export class S3ObjectStore implements ObjectStore {
           const index = next++;
           const data = await readPart(index);
           const part = await this.client.send(
-            new UploadPartCommand({
+            new this.sdk.UploadPartCommand({
               Bucket: request.Bucket,
               Key: request.Key,
               UploadId: uploadId,
@@ -324,7 +321,7 @@ export class S3ObjectStore implements ObjectStore {
       };
       await Promise.all(Array.from({ length: Math.min(this.concurrency, count) }, worker));
       await this.client.send(
-        new CompleteMultipartUploadCommand({
+        new this.sdk.CompleteMultipartUploadCommand({
           Bucket: request.Bucket,
           Key: request.Key,
           UploadId: uploadId,
@@ -335,7 +332,11 @@ export class S3ObjectStore implements ObjectStore {
       if (uploadId) {
         await this.client
           .send(
-            new AbortMultipartUploadCommand({ Bucket: request.Bucket, Key: request.Key, UploadId: uploadId }),
+            new this.sdk.AbortMultipartUploadCommand({
+              Bucket: request.Bucket,
+              Key: request.Key,
+              UploadId: uploadId,
+            }),
           )
           .catch(() => undefined);
       }
