@@ -66,7 +66,11 @@ describe('Hugging Face @huggingface/inference client against an endpoint URL', (
     // The client surfaces only string errors in its message; the server's answer is on the error.
     const { status, body } = (error as { httpResponse: { status: number; body: any } }).httpResponse;
     expect(status).toBe(422);
-    expect(body.error).toMatchObject({ code: 'validation_failed', field: 'top_k' });
+    expect(body.error).toMatchObject({
+      type: 'invalid_request_error',
+      param: 'top_k',
+      code: 'validation_failed',
+    });
   });
 });
 
@@ -248,7 +252,10 @@ describe('TGI /generate_stream', () => {
       body: JSON.stringify({ inputs: 'x', parameters: { top_p: 7 } }),
     });
     expect(response.status).toBe(422);
-    expect(((await response.json()) as any).error.field).toBe('parameters.top_p');
+    expect(await response.json()).toEqual({
+      error: expect.stringContaining('parameters.top_p'),
+      error_type: 'validation',
+    });
   });
 });
 

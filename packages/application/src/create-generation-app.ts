@@ -40,7 +40,8 @@ export async function createGenerationApp(
   const fastify = app.getHttpAdapter().getInstance();
   instrumentHttp(fastify, options.metrics);
   closeConnectionsWhenDraining(fastify);
-  // Nest routes Fastify's own errors (bad JSON, body too large) and unknown routes through this filter too.
+  // Unknown routes and Fastify's own errors raised before routing (bad JSON, body too large) reach only a global
+  // filter; the module binds the same filter to its controllers for embedding in a host application.
   app.useGlobalFilters(new StrataExceptionFilter(options.logger));
   app.enableShutdownHooks();
   return app;

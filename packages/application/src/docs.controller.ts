@@ -3,8 +3,9 @@ import path from 'node:path';
 import { Controller, Get, Header, Inject, NotFoundException, Param, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { GENERATION_API_OPTIONS, type GenerationApiOptions } from './generation-api.options';
-import { Requires } from './governance/auth.decorators';
+import { DocsRoute } from './governance/auth.decorators';
 import { buildOpenApiDocument } from './openapi-document';
+import { StrataRoutes } from './strata-routes.decorator';
 
 /** Swagger UI's files, served from the swagger-ui-dist package so the docs work offline. */
 const UI_ASSETS: Record<string, string> = {
@@ -27,8 +28,12 @@ const DOCS_PAGE = `<!doctype html>
 </html>
 `;
 
-/** `GET /openapi.json` and the Swagger UI at `/docs`, for any key that may generate. */
-@Requires('generate')
+/**
+ * `GET /openapi.json` and the Swagger UI at `/docs`: public by default, so a browser can open them; with
+ * `docsPublic: false` (DOCS_PUBLIC=false) they need a key that may generate.
+ */
+@DocsRoute()
+@StrataRoutes()
 @Controller()
 export class DocsController {
   private readonly document: Record<string, unknown>;

@@ -1,5 +1,4 @@
 import { Module, type Provider } from '@nestjs/common';
-import { APP_GUARD } from '@nestjs/core';
 import { DocsController } from './docs.controller';
 import {
   GENERATION_API_OPTIONS,
@@ -7,7 +6,7 @@ import {
   type GenerationApiOptions,
 } from './generation-api.options';
 import { AdminController } from './governance/admin.controller';
-import { ApiKeyGuard } from './governance/api-key.guard';
+import { GenerationApiLifecycle } from './generation-api.lifecycle';
 import { HealthController } from './health.controller';
 import { MetricsController } from './metrics.controller';
 import { OpenAiController } from './openai.controller';
@@ -23,7 +22,9 @@ const fromOptions = (token: symbol, pick: (o: GenerationApiOptions) => unknown):
 /**
  * The generation API: health root and probes, TGI- and OpenAI-compatible generation, `/metrics`, and OpenAPI
  * docs.
- * Business applications import it into their own Nest app with `register` or `registerAsync`.
+ * Business applications import it into their own Nest app with `register` or `registerAsync`. It installs no
+ * global guard or filter: authentication, the wire text rule and the error shapes are bound to its own controllers
+ * (`@StrataRoutes()`), and what it runs stops with the application (`GenerationApiLifecycle`).
  */
 @Module({
   controllers: [
@@ -35,8 +36,7 @@ const fromOptions = (token: symbol, pick: (o: GenerationApiOptions) => unknown):
     DocsController,
   ],
   providers: [
-    // Every route is authenticated and authorized unless it is marked public.
-    { provide: APP_GUARD, useClass: ApiKeyGuard },
+    GenerationApiLifecycle,
     fromOptions(MODEL_HOST, (o) => o.modelHost),
     fromOptions(METRICS_REGISTRY, (o) => o.metrics),
     fromOptions(APP_LOGGER, (o) => o.logger),

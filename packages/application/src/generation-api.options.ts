@@ -16,6 +16,21 @@ export interface GenerationApiOptions {
   metricsPublic: boolean;
   /** Retention periods the retention job applies, by audit record class. */
   retentionDays: Record<RecordClass, number>;
+  /** Run the retention job at start-up and then every this many hours; 0 or absent: never on its own. */
+  retentionIntervalHours?: number;
+  /** Serve `/docs` and `/openapi.json` without a key (the default). */
+  docsPublic?: boolean;
+  /**
+   * What the module closes on application shutdown, in this order, after the model host and the audit writer:
+   * for instance the event backbone and the database a deployable opened for it.
+   */
+  ownedResources?: OwnedResource[];
+}
+
+/** Something with a name (for logs) that the module closes on shutdown. */
+export interface OwnedResource {
+  name: string;
+  close(): Promise<void>;
 }
 
 export const {

@@ -4,9 +4,11 @@ import type { ModelHost } from '@strata/model';
 import { GENERATION_API_OPTIONS, type GenerationApiOptions } from './generation-api.options';
 import { Public } from './governance/auth.decorators';
 import { MODEL_HOST } from './tokens';
+import { StrataRoutes } from './strata-routes.decorator';
 
 /** Health root and Kubernetes probes: the only routes open without a key. */
 @Public()
+@StrataRoutes()
 @Controller()
 export class HealthController {
   constructor(

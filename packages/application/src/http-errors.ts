@@ -57,9 +57,13 @@ export interface HttpError {
 export function toHttpError(error: unknown): HttpError {
   if (error instanceof StrataError) {
     const status = HTTP_STATUS_BY_CODE[error.code];
+    const safe = status < 500 || OWN_5XX_MESSAGES.has(error.code);
     return {
       status,
-      body: error.toBody(),
+      // A 5xx from below (a database or broker failure) may carry a driver's message: it stays in the log.
+      body: safe
+        ? error.toBody()
+        : { error: { code: error.code, message: GENERIC_5XX[error.code] ?? 'internal server error' } },
       unexpected: status === 500,
       ...(error.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: error.retryAfterSeconds }),
     };
@@ -74,6 +78,76 @@ export function toHttpError(error: unknown): HttpError {
     body: { error: { code: 'internal_error', message: 'internal server error' } },
     unexpected: true,
   };
+}
+
+/** 5xx codes whose messages Strata writes itself for the client (the model layer's); others are replaced. */
+const OWN_5XX_MESSAGES: ReadonlySet<ErrorCode> = new Set([
+  'generation_failed',
+  'model_not_ready',
+  'model_load_failed',
+  'shutting_down',
+  'queue_timeout',
+]);
+
+const GENERIC_5XX: Partial<Record<ErrorCode, string>> = {
+  unavailable: 'a service this server depends on is unavailable; try again later',
+};
+
+/** The API surfaces, each with its own error shape. */
+export type ApiSurface = 'tgi' | 'openai' | 'strata';
+
+/** TGI's routes; OpenAI's are under `/v1/`. Everything else (admin, audit, health, docs) is Strata's own. */
+const TGI_PATHS: ReadonlySet<string> = new Set(['/generate', '/generate_stream', '/info', '/tokenize']);
+
+/** The surface a request URL belongs to, so that even errors raised before routing use that surface's shape. */
+export function surfaceOf(url: string): ApiSurface {
+  const pathname = url.split('?', 1)[0]?.replace(/\/+$/, '') ?? '';
+  if (TGI_PATHS.has(pathname)) return 'tgi';
+  if (pathname === '/v1' || pathname.startsWith('/v1/')) return 'openai';
+  return 'strata';
+}
+
+/** TGI's `error_type` words where TGI has one; Strata's code otherwise. */
+const TGI_ERROR_TYPE: Partial<Record<ErrorCode, string>> = {
+  validation_failed: 'validation',
+  input_too_long: 'validation',
+  malformed_request: 'validation',
+  payload_too_large: 'validation',
+  unsupported_media_type: 'validation',
+  guardrail_blocked: 'validation',
+  overloaded: 'overloaded',
+  rate_limited: 'overloaded',
+  queue_timeout: 'overloaded',
+  generation_failed: 'generation',
+  model_not_ready: 'unhealthy',
+  model_load_failed: 'unhealthy',
+  shutting_down: 'unhealthy',
+};
+
+/** OpenAI's error `type` by HTTP status. */
+function openAiErrorType(status: number): string {
+  if (status === 401) return 'authentication_error';
+  if (status === 403) return 'permission_error';
+  if (status === 404) return 'not_found_error';
+  if (status === 429) return 'rate_limit_error';
+  if (status >= 500) return 'server_error';
+  return 'invalid_request_error';
+}
+
+/**
+ * The error body in a surface's own shape: TGI's `{error, error_type}`, OpenAI's
+ * `{error: {message, type, param, code}}`, or Strata's `{error: {code, message, field?}}`.
+ */
+export function errorBodyFor(surface: ApiSurface, status: number, body: ErrorBody): unknown {
+  const { code, message, field } = body.error;
+  switch (surface) {
+    case 'tgi':
+      return { error: message, error_type: TGI_ERROR_TYPE[code] ?? code };
+    case 'openai':
+      return { error: { message, type: openAiErrorType(status), param: field ?? null, code } };
+    default:
+      return body;
+  }
 }
 
 /** Fastify's client errors carry `statusCode` and a `FST_ERR_*` code. */

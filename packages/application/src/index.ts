@@ -10,3 +10,7 @@ export * from './governance/auth.decorators';
 export * from './governance/governed-generation';
 export * from './version';
 export * from './testing/starter-service-env';
+export * from './strata-routes.decorator';
+export * from './strata-exception.filter';
+export * from './wire-text.guard';
+export * from './generation-api.lifecycle';

@@ -2,8 +2,10 @@ import { Controller, Get, Header, Inject } from '@nestjs/common';
 import type { MetricsRegistry } from '@strata/platform';
 import { MetricsRoute } from './governance/auth.decorators';
 import { METRICS_REGISTRY } from './tokens';
+import { StrataRoutes } from './strata-routes.decorator';
 
 /** Prometheus scrape endpoint. */
+@StrataRoutes()
 @Controller()
 export class MetricsController {
   constructor(@Inject(METRICS_REGISTRY) private readonly registry: MetricsRegistry) {}

@@ -20,6 +20,7 @@ import { parseBody } from './parse-body';
 import { clientAbortSignal } from './request-abort';
 import { openSse } from './sse';
 import { MODEL_HOST } from './tokens';
+import { StrataRoutes } from './strata-routes.decorator';
 
 /** OpenAI's default `max_tokens` for `/v1/completions`. */
 const COMPLETIONS_DEFAULT_MAX_TOKENS = 16;
@@ -79,6 +80,7 @@ const CHAT: Shape = {
 
 /** OpenAI's API (completions, chat completions, models), so the official SDKs and their ecosystem work. */
 @Requires('generate')
+@StrataRoutes()
 @Controller('v1')
 export class OpenAiController {
   constructor(

@@ -9,7 +9,9 @@ import {
 } from '@strata/governance';
 import { ModelHost, ModelMetrics, modelEnvSchema, type LoadedModel } from '@strata/model';
 import {
+  acquireDataDirLock,
   backboneEnvSchema,
+  type BackboneConfig,
   createLogger,
   createMetricsRegistry,
   env,
@@ -18,6 +20,7 @@ import {
   type Logger,
 } from '@strata/platform';
 import { createGenerationApp, httpEnvSchema } from './create-generation-app';
+import type { OwnedResource } from './generation-api.options';
 import { openPlatformRuntime, type PlatformRuntime } from './platform-runtime';
 import { STRATA_VERSION } from './version';
 
@@ -32,6 +35,8 @@ export const generationServiceEnvSchema = modelEnvSchema
      * OBJECT_STORE_URL does) and the standalone's audit signing key.
      */
     STRATA_DATA_DIR: env.string().default('.strata/data'),
+    /** Serve `/docs` and `/openapi.json` without a key. */
+    DOCS_PUBLIC: env.bool().default(true),
   });
 
 export interface GenerationServiceOptions {
@@ -47,6 +52,8 @@ export interface GenerationServiceOptions {
   onAdminKeyCreated?: (apiKey: string) => void;
   /** Sign audit checkpoints with a key kept in the data folder when AUDIT_SIGNING_KEY is not set. */
   keepSigningKeyInDataDir?: boolean;
+  /** The clock governance judges key expiry by (tests); the system clock by default. */
+  clock?: () => Date;
   /** Called once the model is loaded and the API is serving it. */
   onReady?: (url: string, loaded: LoadedModel, logger: Logger) => void;
 }
@@ -75,54 +82,71 @@ export async function startGenerationService(
   const backbone = loadConfig(backboneEnvSchema, environment);
   const logger = createLogger({ name: options.service, level: config.LOG_LEVEL });
   const metrics = createMetricsRegistry({ defaultLabels: { service: options.service } });
-  const runtime = await openPlatformRuntime(backbone, logger, metrics);
-  const signingKeyFile = options.keepSigningKeyInDataDir
-    ? path.resolve(config.STRATA_DATA_DIR, 'audit-signing-key.pem')
-    : undefined;
-  const signingKey = loadSigningKey(config, signingKeyFile);
-  if (!signingKey) logger.warn('AUDIT_SIGNING_KEY is not set: audit checkpoints will not be signed');
-  const governance = await createGovernance(runtime.database, config, { signingKey, logger });
-  await bootstrapAdmin(governance, config.STRATA_ADMIN_KEY, logger, options.onAdminKeyCreated);
-
-  const host = new ModelHost(config, logger, new ModelMetrics(metrics));
-  const app = await createGenerationApp(
-    {
-      modelHost: host,
-      metrics,
-      logger,
-      version: STRATA_VERSION,
-      governance,
-      metricsPublic: config.METRICS_PUBLIC,
-      retentionDays: retentionDays(config),
-    },
-    config,
-  );
-  await app.listen({ port: config.PORT, host: config.HOST });
-  const address = app.getHttpAdapter().getInstance().server.address();
-  const port = typeof address === 'object' && address ? address.port : config.PORT;
-  const url = `http://${config.HOST === '0.0.0.0' ? '127.0.0.1' : config.HOST}:${port}`;
-  logger.info({ url }, 'listening; loading the model');
-  const retention = scheduleRetention(
-    governance,
-    config.AUDIT_RETENTION_INTERVAL_HOURS,
-    retentionDays(config),
-    logger,
-  );
-  const close = async () => {
-    clearInterval(retention);
-    await app.close();
-    await host.stop();
-    await governance.audit.drain();
-    await runtime.close();
+  // What start-up has opened so far, closed in reverse order if a later step fails.
+  const opened: OwnedResource[] = [];
+  const closeOpened = async () => {
+    for (const resource of opened.splice(0).reverse()) {
+      await resource.close().catch((error: unknown) => {
+        logger.error({ err: error, resource: resource.name }, 'closing failed after a failed start');
+      });
+    }
   };
+  let app: NestFastifyApplication | undefined;
   try {
+    // One process per data directory: the embedded database and the local lake have a single writer.
+    if (usesLocalStores(backbone, options.keepSigningKeyInDataDir)) {
+      const lock = acquireDataDirLock(config.STRATA_DATA_DIR);
+      opened.push({ name: 'data-directory lock', close: async () => lock.release() });
+    }
+    const runtime = await openPlatformRuntime(backbone, logger, metrics);
+    opened.push({ name: 'platform runtime', close: () => runtime.close() });
+    const signingKeyFile = options.keepSigningKeyInDataDir
+      ? path.resolve(config.STRATA_DATA_DIR, 'audit-signing-key.pem')
+      : undefined;
+    const signingKey = loadSigningKey(config, signingKeyFile);
+    if (!signingKey) logger.warn('AUDIT_SIGNING_KEY is not set: audit checkpoints will not be signed');
+    const governance = await createGovernance(runtime.database, config, {
+      signingKey,
+      logger,
+      ...(options.clock ? { clock: options.clock } : {}),
+    });
+    opened.push({ name: 'audit writer', close: () => governance.audit.drain() });
+    await bootstrapAdmin(governance, config.STRATA_ADMIN_KEY, logger, options.onAdminKeyCreated);
+
+    const host = new ModelHost(config, logger, new ModelMetrics(metrics));
+    // From here the application owns everything opened: closing it (SIGTERM, or `close()`) closes them through
+    // the module's shutdown hook, after the model host and the audit writer.
+    const owned = opened.filter((resource) => resource.name !== 'audit writer').reverse();
+    app = await createGenerationApp(
+      {
+        modelHost: host,
+        metrics,
+        logger,
+        version: STRATA_VERSION,
+        governance,
+        metricsPublic: config.METRICS_PUBLIC,
+        docsPublic: config.DOCS_PUBLIC,
+        retentionDays: retentionDays(config),
+        retentionIntervalHours: config.AUDIT_RETENTION_INTERVAL_HOURS,
+        ownedResources: owned,
+      },
+      config,
+    );
+    const running = app;
+    opened.length = 0;
+    opened.push({ name: 'application', close: () => running.close() });
+    await app.listen({ port: config.PORT, host: config.HOST });
+    const address = app.getHttpAdapter().getInstance().server.address();
+    const port = typeof address === 'object' && address ? address.port : config.PORT;
+    const url = `http://${config.HOST === '0.0.0.0' ? '127.0.0.1' : config.HOST}:${port}`;
+    logger.info({ url }, 'listening; loading the model');
     const loaded = await host.start();
     options.onReady?.(url, loaded, logger);
+    return { app, host, governance, runtime, url, close: () => running.close() };
   } catch (error) {
-    await close();
+    await closeOpened();
     throw error;
   }
-  return { app, host, governance, runtime, url, close };
 }
 
 async function bootstrapAdmin(
@@ -156,23 +180,13 @@ async function bootstrapAdmin(
   onCreated(apiKey);
 }
 
-/** The retention job: applies the retention periods once a start-up and then every `hours`. */
-function scheduleRetention(
-  governance: GovernanceService,
-  hours: number,
-  days: ReturnType<typeof retentionDays>,
-  logger: Logger,
-): NodeJS.Timeout | undefined {
-  if (hours === 0) return undefined;
-  const run = () =>
-    governance.audit
-      .applyRetention(days, { keyId: null, tenant: null })
-      .then((purged) => logger.info({ purged }, 'audit retention applied'))
-      .catch((error: unknown) => logger.error({ err: error }, 'audit retention failed'));
-  void run();
-  const timer = setInterval(run, hours * 3_600_000);
-  timer.unref();
-  return timer;
+/** Whether this service keeps state in its data directory: then it must be the only process using it. */
+function usesLocalStores(backbone: BackboneConfig, signingKeyInDataDir: boolean | undefined): boolean {
+  return (
+    backbone.DATABASE_URL.startsWith('pglite:') ||
+    backbone.OBJECT_STORE_URL.startsWith('file:') ||
+    signingKeyInDataDir === true
+  );
 }
 
 /** Local stores default to folders under STRATA_DATA_DIR. */

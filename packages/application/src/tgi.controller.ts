@@ -17,9 +17,11 @@ import { parseBody } from './parse-body';
 import { clientAbortSignal } from './request-abort';
 import { openSse } from './sse';
 import { MODEL_HOST } from './tokens';
+import { StrataRoutes } from './strata-routes.decorator';
 
 /** Hugging Face Text Generation Inference's API: existing TGI clients work against Strata unchanged. */
 @Requires('generate')
+@StrataRoutes()
 @Controller()
 export class TgiController {
   constructor(

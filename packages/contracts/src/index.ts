@@ -2,6 +2,8 @@ export * from './errors';
 export * from './text';
 export * from './generation';
 export * from './openai';
+export * from './openai-wire';
+export * from './tgi-wire';
 export * from './event-id';
 export * from './event-envelope';
 export * from './event-fields';

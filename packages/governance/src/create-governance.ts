@@ -18,7 +18,12 @@ import { DatabaseTokenBuckets, InMemoryTokenBuckets } from './limits/token-bucke
 export async function createGovernance(
   database: Database,
   config: GovernanceConfig,
-  options: { signingKey?: KeyObject | undefined; logger?: Logger } = {},
+  options: {
+    signingKey?: KeyObject | undefined;
+    logger?: Logger;
+    /** The clock key expiry is judged by; tests move it instead of sleeping. */
+    clock?: () => Date;
+  } = {},
 ): Promise<GovernanceService> {
   await migrate(database, GOVERNANCE_MIGRATIONS, options.logger);
   const buckets =
@@ -29,7 +34,7 @@ export async function createGovernance(
     onAppended: publishAuditRecords,
   });
   return new GovernanceService(
-    new ApiKeyService(database),
+    new ApiKeyService(database, options.clock),
     new RateLimiter(buckets),
     audit,
     config.GUARDRAILS_POLICY ?? DEFAULT_GUARDRAIL_POLICY,

@@ -6,6 +6,7 @@ import { CreateKeySchema, RECORD_CLASSES, type ApiKeyRecord, type Caller } from 
 import { GENERATION_API_OPTIONS, type GenerationApiOptions } from '../generation-api.options';
 import { parseBody } from '../parse-body';
 import { CurrentCaller, Requires } from './auth.decorators';
+import { StrataRoutes } from '../strata-routes.decorator';
 
 const AuditQuerySchema = z.strictObject({
   from: z.iso.datetime({ offset: true }).optional(),
@@ -50,6 +51,7 @@ const view = (record: ApiKeyRecord): ApiKeyView => ({
  * Administration and audit: API keys, the audit trail (search, JSONL export, verification), GDPR erasure and
  * the retention job. Every change made here is itself audited.
  */
+@StrataRoutes()
 @Controller()
 export class AdminController {
   constructor(@Inject(GENERATION_API_OPTIONS) private readonly options: GenerationApiOptions) {}

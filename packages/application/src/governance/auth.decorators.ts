@@ -15,6 +15,10 @@ export const Requires = (action: Action): MethodDecorator & ClassDecorator =>
 
 export const MetricsRoute = (): MethodDecorator => SetMetadata(METRICS_ROUTE, true);
 
+/** `/docs` and `/openapi.json`: public unless the deployment turns that off (DOCS_PUBLIC=false). */
+export const DOCS_ROUTE = Symbol('strata.application.docs');
+export const DocsRoute = (): MethodDecorator & ClassDecorator => SetMetadata(DOCS_ROUTE, true);
+
 /** The authenticated caller, set on the request by the guard. */
 export interface CallerRequest {
   caller?: Caller;
