@@ -82,7 +82,6 @@ export function toHttpError(error: unknown): HttpError {
 
 /** 5xx codes whose messages Strata writes itself for the client (the model layer's); others are replaced. */
 const OWN_5XX_MESSAGES: ReadonlySet<ErrorCode> = new Set([
-  'generation_failed',
   'model_not_ready',
   'model_load_failed',
   'shutting_down',
@@ -91,6 +90,8 @@ const OWN_5XX_MESSAGES: ReadonlySet<ErrorCode> = new Set([
 
 const GENERIC_5XX: Partial<Record<ErrorCode, string>> = {
   unavailable: 'a service this server depends on is unavailable; try again later',
+  // The cause (an ONNX Runtime message, say) is logged, not sent.
+  generation_failed: 'generation failed',
 };
 
 /** The API surfaces, each with its own error shape. */

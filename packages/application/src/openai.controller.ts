@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { Body, Controller, Get, HttpCode, Inject, Post, Req, Res } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import {
@@ -15,6 +15,7 @@ import type { GenerationStep, ModelHost, PreparedGeneration, TextGenerator } fro
 import { GENERATION_API_OPTIONS, type GenerationApiOptions } from './generation-api.options';
 import { CurrentCaller, Requires } from './governance/auth.decorators';
 import { governedGeneration, subjectOf } from './governance/governed-generation';
+import { errorBodyFor, toHttpError } from './http-errors';
 import { StopSequenceFilter } from './openai-stream-text';
 import { parseBody } from './parse-body';
 import { clientAbortSignal } from './request-abort';
@@ -66,7 +67,7 @@ const CHAT: Shape = {
   idPrefix: 'chatcmpl',
   choice: (text, finish) => ({
     index: 0,
-    message: { role: 'assistant', content: text },
+    message: { role: 'assistant', content: text, refusal: null },
     logprobs: null,
     finish_reason: finish,
   }),
@@ -138,12 +139,13 @@ export class OpenAiController {
   }
 
   /**
-   * The served generator, if `model` names it: as vLLM does, another name is a 404. Hugging Face's inference
-   * client puts the endpoint's own URL in `model`, which names this server too.
+   * The served generator, if `model` names it: as vLLM does, another name is a 404. Two names stand for this
+   * server too: `tgi`, which TGI's documentation sends (TGI ignores the field), and an `http(s)://` URL, which
+   * Hugging Face's inference client puts there when pointed at an endpoint.
    */
   private generatorFor(model: string): TextGenerator {
     const generator = this.host.generator();
-    if (model !== generator.loaded.id && !/^https?:\/\//.test(model)) {
+    if (model !== generator.loaded.id && model !== 'tgi' && !/^https?:\/\//.test(model)) {
       throw new StrataError(
         'model_not_found',
         `model: ${model} is not served here; this server serves ${generator.loaded.id} (see GET /v1/models)`,
@@ -179,6 +181,7 @@ export class OpenAiController {
       id: `${shape.idPrefix}-${randomUUID().replaceAll('-', '')}`,
       created: Math.floor(Date.now() / 1000),
       model: generator.loaded.id,
+      system_fingerprint: systemFingerprint(this.options.version, generator),
     };
     if (!request.stream) {
       let text = '';
@@ -234,12 +237,21 @@ async function streamAnswer(
     }
     sse.sendRaw('[DONE]');
   } catch (error) {
-    const { code, message } =
-      error instanceof StrataError ? error : { code: 'generation_failed', message: 'generation failed' };
-    sse.send({ error: { message, type: code, code } });
+    const { status, body } = toHttpError(error);
+    sse.send(errorBodyFor('openai', status, body));
   } finally {
     sse.end();
   }
+}
+
+/**
+ * OpenAI's `system_fingerprint`: names the backend configuration that produced an answer, so a client can tell
+ * when answers to the same seed may differ. Here: the Strata version and the served model's id, revision and dtype.
+ */
+function systemFingerprint(version: string, generator: TextGenerator): string {
+  const { id, revision, dtype } = generator.loaded;
+  const digest = createHash('sha256').update(`${version}\n${id}\n${revision}\n${dtype}`).digest('hex');
+  return `fp_${digest.slice(0, 12)}`;
 }
 
 /** Limit errors from the model layer name TGI's fields; an OpenAI client should read its own. */

@@ -6,6 +6,7 @@ import {
   StrataError,
   TokenizeRequestSchema,
   type GenerateResponse,
+  type TgiInfo,
   type TokenizedToken,
 } from '@strata/contracts';
 import type { Caller } from '@strata/governance';
@@ -15,6 +16,7 @@ import { governedGeneration, subjectOf } from './governance/governed-generation'
 import { GENERATION_API_OPTIONS, type GenerationApiOptions } from './generation-api.options';
 import { parseBody } from './parse-body';
 import { clientAbortSignal } from './request-abort';
+import { errorBodyFor, toHttpError } from './http-errors';
 import { openSse } from './sse';
 import { MODEL_HOST } from './tokens';
 import { StrataRoutes } from './strata-routes.decorator';
@@ -94,13 +96,12 @@ export class TgiController {
                   input_length: request.promptIds.length,
                 }
               : null,
-          top_tokens: null,
         });
       }
     } catch (error) {
-      const { code, message } =
-        error instanceof StrataError ? error : { code: 'generation_failed', message: 'generation failed' };
-      sse.send({ error: message, error_type: code });
+      // Once events have started, an error is one more event, in TGI's error shape.
+      const { status, body } = toHttpError(error);
+      sse.send(errorBodyFor('tgi', status, body));
     } finally {
       sse.end();
     }
@@ -108,7 +109,7 @@ export class TgiController {
 
   /** `GET /info`: the served model and this deployment's limits, in TGI's shape. */
   @Get('info')
-  info(): Record<string, unknown> {
+  info(): TgiInfo & Record<string, unknown> {
     const generator = this.host.generator();
     const { loaded, config } = generator;
     return {
@@ -126,6 +127,8 @@ export class TgiController {
       max_batch_total_tokens: config.MAX_BATCH_TOTAL_TOKENS,
       max_batch_size: config.MAX_BATCH_SIZE,
       max_client_batch_size: 1,
+      // Requests are validated on the event loop, not by a pool of workers; TGI's field is required, so: 1.
+      validation_workers: 1,
       router: 'strata',
       version: this.options.version,
       sha: null,
