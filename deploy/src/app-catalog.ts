@@ -1,0 +1,45 @@
+import path from 'node:path';
+import type { z } from 'zod';
+import { generationServiceEnvSchema } from '@strata/application';
+import { DOCKER_DIR } from './paths';
+
+/** A deployable app: a long-running service with an image, manifests, probes and metrics. */
+export interface DeployableApp {
+  /** Its folder under apps/ (also its Deployment, Service and container name). */
+  name: string;
+  /** Every environment variable it reads: the zod schema its main validates `process.env` with. */
+  envSchema: z.ZodObject;
+  /** The overlays (deploy/k8s/overlays/*) that deploy it. */
+  overlays: string[];
+  /** Environment for running it on a developer machine in the tests (embedded database, starter model). */
+  localEnv: Record<string, string>;
+}
+
+/**
+ * Every folder under apps/ must appear here, either as a deployable app or with the reason it is not one:
+ * the deploy tests fail on an app that is in neither list, so a new app cannot ship without manifests.
+ */
+export const DEPLOYABLE_APPS: DeployableApp[] = [
+  {
+    name: 'generation-api',
+    envSchema: generationServiceEnvSchema,
+    overlays: ['dev', 'prod'],
+    localEnv: { MODEL_FALLBACK: 'starter', MODEL_OFFLINE: 'true' },
+  },
+  {
+    name: 'standalone',
+    envSchema: generationServiceEnvSchema,
+    overlays: ['standalone'],
+    localEnv: { MODEL_FALLBACK: 'starter', MODEL_OFFLINE: 'true' },
+  },
+];
+
+export const NOT_DEPLOYED: Record<string, string> = {
+  cli: 'a command-line tool that operators run against the API; it is not a service',
+};
+
+export const OVERLAYS = ['dev', 'prod', 'standalone'];
+
+export function dockerfileOf(app: string): string {
+  return path.join(DOCKER_DIR, `${app}.Dockerfile`);
+}
