@@ -58,4 +58,63 @@ describe('StreamingOutputGuard', () => {
       ]),
     );
   });
+
+  it('releases plain words as soon as the next word starts, not after a fixed hold-back', () => {
+    const guard = new StreamingOutputGuard(policy);
+    const tokens = ['the', ' cat', ' sat', ' on', ' the', ' mat'];
+    const released = tokens.map((token) => guard.push(token));
+    expect(released).toEqual(['', 'the ', 'cat ', 'sat ', 'on ', 'the ']);
+    expect(guard.finish()).toBe('mat');
+  });
+
+  it('holds a number in progress, across its spaces, until it is complete', () => {
+    const guard = new StreamingOutputGuard(policy);
+    let sent = '';
+    for (const token of ['pay', ' with', ' 4111', ' 1111', ' 1111']) sent += guard.push(token);
+    expect(sent).toBe('pay with ');
+    for (const token of [' 1111', ' today', ' please']) sent += guard.push(token);
+    sent += guard.finish();
+    expect(sent).toBe('pay with <CREDIT_CARD> today please');
+    expect(guard.actions).toEqual([expect.objectContaining({ entity_type: 'CREDIT_CARD', count: 1 })]);
+  });
+
+  it('holds an email address while it is being written', () => {
+    const guard = new StreamingOutputGuard(policy);
+    let sent = '';
+    for (const token of ['write', ' to', ' jane', '.doe', '@', 'example']) sent += guard.push(token);
+    expect(sent).toBe('write to ');
+    sent += guard.push('.com') + guard.push(' now') + guard.finish();
+    expect(sent).toBe('write to <EMAIL_ADDRESS> now');
+  });
+
+  it('holds capitalised words, which could be the first of a name', () => {
+    const guard = new StreamingOutputGuard(policy);
+    expect(guard.push('ask') + guard.push(' Jane') + guard.push(' Doe')).toBe('ask ');
+    expect(guard.push(' about') + guard.push(' it')).toBe('Jane Doe about ');
+  });
+
+  it('holds a word that begins a blocklist term', () => {
+    const guard = new StreamingOutputGuard(policy);
+    let sent = '';
+    for (const token of ['one', ' two', ' forbidden', ' four']) sent += guard.push(token);
+    // "four" is being written, and "forbidden" begins the term "forbidden word".
+    expect(sent).toBe('one two ');
+    expect(guard.push(' five')).toBe('forbidden four ');
+    const other = new StreamingOutputGuard(policy);
+    expect(['one', ' two', ' three', ' four'].map((token) => other.push(token)).join('')).toBe(
+      'one two three ',
+    );
+  });
+
+  it('counts each finding once, though released text is given again as context', () => {
+    const guard = new StreamingOutputGuard(policy);
+    const words = 'mail jane@example.com and then a b c d e f g h i j k l m n o p q r s t u v w x y z'.split(
+      ' ',
+    );
+    let sent = '';
+    words.forEach((word, i) => (sent += guard.push(i === 0 ? word : ` ${word}`)));
+    sent += guard.finish();
+    expect(sent).toBe(policy.apply(words.join(' '), 'output').text);
+    expect(guard.actions).toEqual([expect.objectContaining({ entity_type: 'EMAIL_ADDRESS', count: 1 })]);
+  });
 });

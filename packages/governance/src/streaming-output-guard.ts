@@ -1,64 +1,176 @@
 import type { CompiledGuardrails, GuardrailAction } from './guardrails';
 import { GovernanceError } from './governance-error';
 
-/** Characters held back from a stream, so an entity still being generated is never sent half unmasked. */
-const HOLD_BACK = 64;
-/** Text is released in chunks of at least this many characters, so the guardrails run every few tokens only. */
-const CHUNK = 32;
+/**
+ * Released text given to the recognizers as context before the text being decided: phone numbers look for
+ * context words up to 40 characters (four words) before a number.
+ */
+const CONTEXT_CHARS = 48;
+/** Words held back for blocklist patterns, which may span words in ways a term list does not reveal. */
+const PATTERN_WORDS = 4;
+/** Tokens made only of these characters can sit inside a phone number: `+1 (555) 123-4567`. */
+const SEPARATORS_ONLY = /^[-+().,/:]+$/;
+const HAS_DIGIT = /\p{N}/u;
+const STARTS_UPPER = /^\P{L}*\p{Lu}/u;
 
 /**
- * Output guardrails over a token stream. Text is released in chunks that end at least {@link HOLD_BACK}
- * characters before the newest text, and only at a clean boundary: where guarding the text before and after
- * the boundary separately gives the same result as guarding it whole, so no finding straddles the cut.
- * Whatever is still held when the stream ends is guarded and released then.
+ * Output guardrails over a token stream. Text is released as soon as it is final: only a tail that could
+ * still become or complete an entity is held back, namely
+ * - the word being written (an email address, URL or number in progress is one word),
+ * - before it, the run of words that could belong to a multi-word entity: words with a digit (card, phone,
+ *   IBAN and ID numbers are written in groups), capitalised words (a name pair), and separators such as `(`,
+ * - and for a blocklist, the last words when they begin one of its terms (`Project` for `Project Falcon`), or
+ *   the last four words when it has patterns, which may span words in ways a term list does not reveal.
+ *
+ * Before text is released, the guardrails run over it with some released text before it as context, and over
+ * it together with the held tail. It is released only when both agree on it (no finding straddles the cut);
+ * otherwise it waits for more text. Whatever is still held when the stream ends is guarded and released then.
  */
 export class StreamingOutputGuard {
   private raw = '';
   private released = 0;
   private readonly fired: GuardrailAction[] = [];
+  /** The first words (one or more, lower case, space-joined) of every multi-word blocklist term. */
+  private readonly termStarts = new Set<string>();
+  private readonly termWords: number;
+  private readonly patternWords: number;
 
-  constructor(private readonly guardrails: CompiledGuardrails) {}
+  constructor(private readonly guardrails: CompiledGuardrails) {
+    const blocklist = guardrails.policy.blocklist;
+    let longest = 0;
+    for (const term of blocklist?.terms ?? []) {
+      const words = term.trim().toLowerCase().split(/\s+/);
+      longest = Math.max(longest, words.length - 1);
+      for (let n = 1; n < words.length; n++) this.termStarts.add(words.slice(0, n).join(' '));
+    }
+    this.termWords = longest;
+    this.patternWords = (blocklist?.patterns ?? []).length > 0 ? PATTERN_WORDS : 0;
+  }
+
+  /** How many characters of the raw (unguarded) text have been released, guarded, so far. */
+  get releasedLength(): number {
+    return this.released;
+  }
 
   /** Text that may be sent now (possibly empty). Throws `guardrail_blocked` when a block rule fires. */
   push(delta: string): string {
     this.raw += delta;
-    const cut = this.raw.length - HOLD_BACK;
-    if (cut - this.released < CHUNK) return '';
-    const whole = this.check(this.raw.slice(this.released));
-    const left = this.guardrails.apply(this.raw.slice(this.released, cut), 'output');
-    const right = this.guardrails.apply(this.raw.slice(cut), 'output');
-    if (left.text + right.text !== whole.text) return '';
-    this.released = cut;
-    this.fired.push(...left.actions);
-    return left.text;
+    const cut = this.safeCut();
+    if (cut <= this.released) return '';
+    return this.release(cut, true);
   }
 
   /** The rest of the text, guarded. */
   finish(): string {
-    const rest = this.check(this.raw.slice(this.released));
-    this.released = this.raw.length;
-    this.fired.push(...rest.actions);
-    return rest.text;
+    return this.raw.length > this.released ? this.release(this.raw.length, false) : '';
   }
 
   /** The rules that fired on released text, merged by rule and entity type. */
   get actions(): GuardrailAction[] {
-    const merged = new Map<string, GuardrailAction>();
-    for (const action of this.fired) {
-      const key = `${action.rule}:${action.entity_type ?? ''}`;
-      const seen = merged.get(key);
-      merged.set(key, seen ? { ...seen, count: seen.count + action.count } : { ...action });
-    }
-    return [...merged.values()];
+    return merge(this.fired);
   }
 
-  private check(text: string) {
-    const result = this.guardrails.apply(text, 'output');
-    if (result.blocked) {
-      throw new GovernanceError('guardrail_blocked', result.blocked.message, {
-        field: 'output',
-      });
-    }
-    return result;
+  /**
+   * Guards the raw text up to `cut` and releases it, unless a finding straddles the cut (when `tailFollows`)
+   * or the released context would read differently (a finding straddles the context's start): then nothing.
+   */
+  private release(cut: number, tailFollows: boolean): string {
+    const contextStart = wordStartAtOrBefore(this.raw, Math.max(0, this.released - CONTEXT_CHARS));
+    const context = this.guardrails.apply(this.raw.slice(contextStart, this.released), 'output');
+    const decided = this.guardrails.apply(this.raw.slice(contextStart, cut), 'output');
+    const straddles =
+      !decided.text.startsWith(context.text) ||
+      (tailFollows &&
+        !this.guardrails.apply(this.raw.slice(contextStart), 'output').text.startsWith(decided.text));
+    if (straddles && tailFollows) return '';
+    if (straddles) return this.releaseAlone(cut);
+    if (decided.blocked) throw blockedError(decided.blocked.message);
+    this.released = cut;
+    this.fired.push(...subtract(decided.actions, context.actions));
+    return decided.text.slice(context.text.length);
   }
+
+  /** The end of the stream, when the context cannot be separated: the rest is guarded on its own. */
+  private releaseAlone(cut: number): string {
+    const rest = this.guardrails.apply(this.raw.slice(this.released, cut), 'output');
+    if (rest.blocked) throw blockedError(rest.blocked.message);
+    this.released = cut;
+    this.fired.push(...rest.actions);
+    return rest.text;
+  }
+
+  /** Where the held tail starts: everything before it is final as far as the recognizers can tell. */
+  private safeCut(): number {
+    const text = this.raw;
+    let cut = text.length;
+    // The word being written.
+    while (cut > this.released && !/\s/.test(text[cut - 1]!)) cut--;
+    // Words before it that could belong to the same entity.
+    for (let word = this.wordBefore(cut); word; word = this.wordBefore(cut)) {
+      const entityLike =
+        HAS_DIGIT.test(word.text) || STARTS_UPPER.test(word.text) || SEPARATORS_ONLY.test(word.text);
+      if (!entityLike) break;
+      cut = word.start;
+    }
+    // Words that begin a blocklist term, or a pattern's window.
+    const words: Array<{ start: number; text: string }> = [];
+    for (let at = cut; words.length < Math.max(this.termWords, this.patternWords);) {
+      const word = this.wordBefore(at);
+      if (!word) break;
+      words.unshift(word);
+      at = word.start;
+    }
+    if (this.patternWords > 0 && words.length > 0) {
+      cut = words[Math.max(0, words.length - this.patternWords)]!.start;
+    }
+    for (let n = Math.min(this.termWords, words.length); n > 0; n--) {
+      const run = words.slice(words.length - n);
+      const joined = run.map((word) => word.text.toLowerCase()).join(' ');
+      if (this.termStarts.has(joined)) {
+        cut = Math.min(cut, run[0]!.start);
+        break;
+      }
+    }
+    return cut;
+  }
+
+  /** The unreleased whitespace-delimited word that ends before `at` (skipping whitespace), if any. */
+  private wordBefore(at: number): { start: number; text: string } | undefined {
+    const text = this.raw;
+    let end = at;
+    while (end > this.released && /\s/.test(text[end - 1]!)) end--;
+    let start = end;
+    while (start > this.released && !/\s/.test(text[start - 1]!)) start--;
+    return start === end ? undefined : { start, text: text.slice(start, end) };
+  }
+}
+
+function blockedError(message: string): GovernanceError {
+  return new GovernanceError('guardrail_blocked', message, { field: 'output' });
+}
+
+/** The start of the word that holds `index` (or `index` itself at a word start or in whitespace). */
+function wordStartAtOrBefore(text: string, index: number): number {
+  let start = index;
+  while (start > 0 && !/\s/.test(text[start - 1]!)) start--;
+  return start;
+}
+
+const actionKey = (action: GuardrailAction) => `${action.rule}:${action.entity_type ?? ''}`;
+
+function merge(actions: readonly GuardrailAction[]): GuardrailAction[] {
+  const merged = new Map<string, GuardrailAction>();
+  for (const action of actions) {
+    const seen = merged.get(actionKey(action));
+    merged.set(actionKey(action), seen ? { ...seen, count: seen.count + action.count } : { ...action });
+  }
+  return [...merged.values()];
+}
+
+/** The actions of `all` less those of `already` (findings in the context, counted when it was released). */
+function subtract(all: readonly GuardrailAction[], already: readonly GuardrailAction[]): GuardrailAction[] {
+  const before = new Map(merge(already).map((action) => [actionKey(action), action.count]));
+  return merge(all)
+    .map((action) => ({ ...action, count: action.count - (before.get(actionKey(action)) ?? 0) }))
+    .filter((action) => action.count > 0);
 }

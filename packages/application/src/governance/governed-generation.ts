@@ -52,16 +52,38 @@ export async function governedGeneration(
     let outcome = 'failed';
     let finishReason: string | undefined;
     let failure: string | undefined;
+    // Steps wait here until the guard has released all of their text, then leave in order, each carrying its
+    // own token's text (what the guard released for it, when masking changed nothing).
+    const held: Array<{ step: GenerationStep; end: number }> = [];
+    let heldText = 0;
+    let unassigned = '';
+    const releasedSteps = (all: boolean): GenerationStep[] => {
+      let n = 0;
+      while (n < held.length && (all || held[n]!.end <= guard.releasedLength)) n++;
+      return held.splice(0, n).map(({ step }) => {
+        let own = step.textDelta;
+        if (!unassigned.startsWith(own)) own = unassigned;
+        unassigned = unassigned.slice(own.length);
+        return { ...step, textDelta: own };
+      });
+    };
     try {
       for await (const step of upstream) {
         generated += 1;
         let delta = guard.push(step.textDelta);
         if (step.final) delta += guard.finish();
         text += delta;
+        unassigned += delta;
+        heldText += step.textDelta.length;
+        held.push({ step, end: heldText });
+        const ready = releasedSteps(step.final !== undefined);
         if (!step.final) {
-          yield { ...step, textDelta: delta };
+          yield* ready;
           continue;
         }
+        const last = ready.pop()!;
+        yield* ready;
+        const lastDelta = last.textDelta + unassigned;
         finishReason = step.finishReason;
         outcome = 'allowed';
         const masked = guard.actions.some((action) => action.mode === 'mask');
@@ -73,7 +95,7 @@ export async function governedGeneration(
         };
         yield {
           ...step,
-          textDelta: delta,
+          textDelta: lastDelta,
           final: { generated_text: generatedText, ...(details ? { details } : {}) },
         };
       }
