@@ -40,7 +40,10 @@ export class DocsController {
   private readonly assetDir = path.dirname(require.resolve('swagger-ui-dist/package.json'));
 
   constructor(@Inject(GENERATION_API_OPTIONS) options: GenerationApiOptions) {
-    this.document = buildOpenApiDocument(options.version);
+    this.document = buildOpenApiDocument(options.version, {
+      metricsPublic: options.metricsPublic,
+      docsPublic: options.docsPublic !== false,
+    });
   }
 
   @Get('openapi.json')

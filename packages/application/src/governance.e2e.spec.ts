@@ -1,5 +1,6 @@
 import { TOPICS } from '@strata/contracts';
 import { startGenerationService, type RunningGenerationService } from './start-generation-service';
+import { registeredRoutes } from './testing/registered-routes';
 import { ADMIN_HEADERS, starterServiceEnv } from './testing/starter-service-env';
 
 let service: RunningGenerationService;
@@ -46,22 +47,12 @@ const admin = ADMIN_HEADERS.authorization.slice(7);
 /** The error code in any surface's error body: TGI's `error_type`, or `error.code` (OpenAI and Strata). */
 const errorCode = (json: any): string => json.error_type ?? json.error.code;
 
-/** Every route the app registered, as `METHOD path` with a sample value for parameters. */
-function routes(): { method: string; path: string }[] {
-  const printed = service.app.getHttpAdapter().getInstance().printRoutes({ commonPrefix: false });
-  const found: { method: string; path: string }[] = [];
-  let stack: string[] = [];
-  for (const line of printed.split('\n')) {
-    const match = /^([│ ]*)[└├]── (\S+) \(([^)]+)\)/.exec(line);
-    if (!match) continue;
-    const depth = match[1]!.length / 4;
-    stack = [...stack.slice(0, depth), match[2]!];
-    for (const method of match[3]!.split(', ')) {
-      if (method !== 'HEAD') found.push({ method, path: stack.join('').replaceAll(/:[a-zA-Z]+/g, 'x') });
-    }
-  }
-  return found;
-}
+/** Every route the app registered, with a sample value for parameters. */
+const routes = () =>
+  registeredRoutes(service.app).map(({ method, path }) => ({
+    method,
+    path: path.replaceAll(/\{[^}]+\}/g, 'x'),
+  }));
 
 describe('authentication on every route', () => {
   const PUBLIC = new Set([

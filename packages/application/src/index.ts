@@ -14,3 +14,4 @@ export * from './strata-routes.decorator';
 export * from './strata-exception.filter';
 export * from './wire-text.guard';
 export * from './generation-api.lifecycle';
+export * from './testing/registered-routes';

@@ -8,7 +8,8 @@ import { parseBody } from '../parse-body';
 import { CurrentCaller, Requires } from './auth.decorators';
 import { StrataRoutes } from '../strata-routes.decorator';
 
-const AuditQuerySchema = z.strictObject({
+/** Query parameters of `GET /audit/records` and `GET /audit/export`. */
+export const AuditQuerySchema = z.strictObject({
   from: z.iso.datetime({ offset: true }).optional(),
   to: z.iso.datetime({ offset: true }).optional(),
   key_id: z.string().optional(),
