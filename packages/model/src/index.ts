@@ -9,4 +9,5 @@ export * from './sampler';
 export * from './seeded-random';
 export * from './text-generator';
 export * from './starter';
+export * from './trainer';
 export { transformers, type PreTrainedModel, type TextGenerationPipeline } from './transformers';
