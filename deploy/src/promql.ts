@@ -44,7 +44,7 @@ export function metricNames(expr: string): string[] {
     .replace(/\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)/g, ' ')
     .replace(/\$\{?\w+\}?/g, ' ');
   const names = new Set<string>();
-  for (const match of stripped.matchAll(/([a-zA-Z_:][a-zA-Z0-9_:]*)(\s*\()?/g)) {
+  for (const match of stripped.matchAll(/(?<![\w.:])([a-zA-Z_:][a-zA-Z0-9_:]*)(\s*\()?/g)) {
     const word = match[1]!;
     if (match[2] !== undefined || KEYWORDS.has(word.toLowerCase())) continue;
     if (/^\d/.test(word)) continue;

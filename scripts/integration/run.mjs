@@ -1,14 +1,15 @@
 #!/usr/bin/env node
 // Usage: node scripts/integration/run.mjs <command> [args...]
 //
-// Starts PostgreSQL, the mock Kafka cluster and Swift's S3 API on 127.0.0.1 (see servers.mjs), runs the
-// command with their addresses in STRATA_IT_* variables, then stops them and exits with the command's code.
+// Starts PostgreSQL, the mock Kafka cluster, Swift's S3 API and Prometheus on 127.0.0.1 (see servers.mjs),
+// runs the command with their addresses in STRATA_IT_* variables, then stops them and exits with the
+// command's code.
 // `pnpm test:integration` and `pnpm bench:events` run through it.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startKafkaMock, startPostgres, startSwift } from './servers.mjs';
+import { startKafkaMock, startPostgres, startPrometheus, startSwift } from './servers.mjs';
 
 const command = process.argv.slice(2);
 if (command.length === 0) {
@@ -28,8 +29,8 @@ const cleanup = () => {
 
 let exitCode = 1;
 try {
-  const [postgres, kafka, swift] = await Promise.all(
-    [startPostgres(dir), startKafkaMock(dir), startSwift(dir)].map((p) =>
+  const [postgres, kafka, swift, prometheus] = await Promise.all(
+    [startPostgres(dir), startKafkaMock(dir), startSwift(dir), startPrometheus(dir)].map((p) =>
       p.then((server) => {
         stops.push(server.stop);
         return server;
@@ -45,6 +46,10 @@ try {
     STRATA_IT_S3_REGION: swift.region,
     STRATA_IT_S3_ACCESS_KEY_ID: swift.accessKeyId,
     STRATA_IT_S3_SECRET_ACCESS_KEY: swift.secretAccessKey,
+    STRATA_IT_PROMETHEUS_URL: prometheus.url,
+    STRATA_IT_PROMETHEUS_TARGETS_DIR: prometheus.targetsDir,
+    STRATA_IT_PROMETHEUS_RULES_DIR: prometheus.rulesDir,
+    STRATA_IT_PROMETHEUS_CREDENTIALS_FILE: prometheus.credentialsFile,
     STRATA_TEST_KIND: 'integration',
   };
   const child = spawn(command[0], command.slice(1), { stdio: 'inherit', env });

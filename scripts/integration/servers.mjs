@@ -1,7 +1,7 @@
 // Starts the real servers the integration tests and event benchmarks need, on 127.0.0.1 only, each on free
-// ports in its own temporary folder: PostgreSQL 15, librdkafka's mock Kafka cluster (via kcat) and OpenStack
-// Swift with its S3 API. Missing Debian packages are installed. Anything that cannot start throws: the
-// suites must fail loudly, never skip.
+// ports in its own temporary folder: PostgreSQL 15, librdkafka's mock Kafka cluster (via kcat), OpenStack
+// Swift with its S3 API, and Prometheus (with promtool). Missing Debian packages are installed. Anything that
+// cannot start throws: the suites must fail loudly, never skip.
 import { execFileSync, spawn } from 'node:child_process';
 import {
   existsSync,
@@ -311,6 +311,83 @@ use = egg:swift#slo
     region: 'us-east-1',
     stop: () => {
       for (const child of children) if (child.exitCode === null) child.kill('SIGTERM');
+    },
+  };
+}
+
+/**
+ * Prometheus (the Debian package, which also brings promtool) scraping every second. Tests add targets by
+ * writing file_sd JSON files into `targetsDir`, rules by writing rule files into `rulesDir` and calling
+ * `reload()`, and the bearer token it scrapes /metrics with into `credentialsFile`.
+ */
+export async function startPrometheus(dir) {
+  ensureDebianPackages([
+    { command: 'prometheus', packages: ['prometheus'] },
+    { command: 'promtool', packages: ['prometheus'] },
+  ]);
+  const home = path.join(dir, 'prometheus');
+  const targetsDir = path.join(home, 'targets');
+  const rulesDir = path.join(home, 'rules');
+  const credentialsFile = path.join(home, 'scrape-token');
+  for (const folder of [home, targetsDir, rulesDir, path.join(home, 'data')])
+    mkdirSync(folder, { recursive: true });
+  writeFileSync(credentialsFile, 'none\n');
+  const configFile = path.join(home, 'prometheus.yml');
+  writeFileSync(
+    configFile,
+    `global:
+  scrape_interval: 1s
+  scrape_timeout: 1s
+  evaluation_interval: 1s
+rule_files:
+  - ${JSON.stringify(path.join(rulesDir, '*.yaml'))}
+scrape_configs:
+  - job_name: strata
+    authorization:
+      type: Bearer
+      credentials_file: ${JSON.stringify(credentialsFile)}
+    file_sd_configs:
+      - files:
+          - ${JSON.stringify(path.join(targetsDir, '*.json'))}
+        refresh_interval: 1s
+`,
+  );
+  const port = await freePort();
+  const out = openSync(path.join(dir, 'prometheus.log'), 'a');
+  const child = spawn(
+    'prometheus',
+    [
+      `--config.file=${configFile}`,
+      `--storage.tsdb.path=${path.join(home, 'data')}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+      '--web.enable-lifecycle',
+    ],
+    { stdio: ['ignore', out, out] },
+  );
+  const url = `http://127.0.0.1:${port}`;
+  await waitForPort(port, 'prometheus', child).catch((error) => {
+    throw new Error(
+      `${error.message}\n${readFileSync(path.join(dir, 'prometheus.log'), 'utf8').slice(-3000)}`,
+    );
+  });
+  const deadline = Date.now() + 30_000;
+  while (
+    (await fetch(`${url}/-/ready`).then(
+      (r) => r.status,
+      () => 0,
+    )) !== 200
+  ) {
+    if (Date.now() > deadline) throw new Error('Prometheus did not become ready');
+    await sleep(100);
+  }
+  log(`Prometheus on ${url}`);
+  return {
+    url,
+    targetsDir,
+    rulesDir,
+    credentialsFile,
+    stop: () => {
+      if (child.exitCode === null) child.kill('SIGTERM');
     },
   };
 }
