@@ -1,6 +1,13 @@
 import { z } from 'zod';
 import { buildEnvelope, type EventEnvelope, type EventMetadata } from './event-envelope';
-import { DatasetPublishedV1Schema, IngestRequestedV1Schema } from './data-events';
+import {
+  DatasetPublishedV1Schema,
+  DatasetPublishedV2Schema,
+  IngestRequestedV1Schema,
+  IngestRequestedV2Schema,
+  LineageRecordedV1Schema,
+  StageRequestedV1Schema,
+} from './data-events';
 import { AuditRecordedV1Schema } from './governance-events';
 import {
   DriftDetectedV1Schema,
@@ -80,6 +87,30 @@ export const TOPICS = {
     version: 1,
     data: DatasetPublishedV1Schema,
     description: 'A dataset version (manifest + lineage) is in the lake and may be trained on.',
+  }),
+  ingestRequestedV2: defineTopic({
+    type: 'data.ingest.requested',
+    version: 2,
+    data: IngestRequestedV2Schema,
+    description: 'Run the ingestion pipeline over an input (profile, steps, idempotent request id).',
+  }),
+  datasetPublishedV2: defineTopic({
+    type: 'data.dataset.published',
+    version: 2,
+    data: DatasetPublishedV2Schema,
+    description: 'A content-addressed dataset version (manifest + lineage) is in the lake.',
+  }),
+  lineageRecorded: defineTopic({
+    type: 'data.lineage.recorded',
+    version: 1,
+    data: LineageRecordedV1Schema,
+    description: 'An OpenLineage RunEvent of a data run (START, COMPLETE, FAIL).',
+  }),
+  stageRequested: defineTopic({
+    type: 'data.stage.requested',
+    version: 1,
+    data: StageRequestedV1Schema,
+    description: 'One shard of a data run stage, shared by the data workers of a consumer group.',
   }),
   modelVersionRegistered: defineTopic({
     type: 'model.version.registered',
