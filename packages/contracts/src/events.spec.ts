@@ -167,7 +167,7 @@ describe('topic registry', () => {
       expect(topicByName(topic.name)).toBe(topic);
       expect(isValidTopicName(topic.name)).toBe(true);
     }
-    expect(topicByName('strata.data.dataset.published.v2')).toBeUndefined();
+    expect(topicByName('strata.data.dataset.published.v9')).toBeUndefined();
   });
 
   it.each(Object.keys(SAMPLES) as (keyof typeof TOPICS)[])(
