@@ -33,6 +33,8 @@ export async function startApp(options: {
   env: Record<string, string>;
   readyPath?: string;
   timeoutMs?: number;
+  /** Run as this user (needs root), as the image's USER does. */
+  user?: { uid: number; gid: number };
 }): Promise<RunningApp> {
   const port = await freePort();
   const [file, ...args] = options.command;
@@ -46,6 +48,7 @@ export async function startApp(options: {
       HOST: '127.0.0.1',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
+    ...(options.user ? { uid: options.user.uid, gid: options.user.gid } : {}),
   });
   let output = '';
   const collect = (chunk: Buffer) => {
