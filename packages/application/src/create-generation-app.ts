@@ -1,10 +1,13 @@
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
+import { MAX_IDENTIFIER_LENGTH } from '@strata/contracts';
 import { env, LOG_LEVELS } from '@strata/platform';
 import { closeConnectionsWhenDraining } from './graceful-close';
 import { GenerationApiModule } from './generation-api.module';
 import type { GenerationApiOptions } from './generation-api.options';
+import { errorBodyFor, surfaceOf, toHttpError } from './http-errors';
 import { instrumentHttp } from './http-metrics';
 import { NestPinoLogger } from './nest-logger';
 import { StrataExceptionFilter } from './strata-exception.filter';
@@ -29,7 +32,21 @@ export async function createGenerationApp(
   options: GenerationApiOptions,
   http: Pick<HttpConfig, 'HTTP_BODY_LIMIT'>,
 ): Promise<NestFastifyApplication> {
-  const adapter = new FastifyAdapter({ bodyLimit: http.HTTP_BODY_LIMIT, return503OnClosing: true });
+  const adapter = new FastifyAdapter({
+    bodyLimit: http.HTTP_BODY_LIMIT,
+    return503OnClosing: true,
+    // Path parameters get the wire text rule's identifier bound; longer ones are a 414 before routing.
+    maxParamLength: MAX_IDENTIFIER_LENGTH,
+    // Errors Fastify raises before routing (bad percent-encoding, a path parameter too long) use the surface's
+    // error shape too, instead of Fastify's own.
+    frameworkErrors: (error: Error, request: FastifyRequest, reply: FastifyReply) => {
+      const { status, body } = toHttpError(error);
+      void reply
+        .code(status)
+        .header('content-type', 'application/json; charset=utf-8')
+        .send(errorBodyFor(surfaceOf(request.url), status, body));
+    },
+  });
   const app = await NestFactory.create<NestFastifyApplication>(
     GenerationApiModule.register(options),
     adapter,

@@ -35,6 +35,7 @@ const CODE_BY_HTTP_STATUS: Record<number, ErrorCode> = {
   404: 'not_found',
   405: 'method_not_allowed',
   413: 'payload_too_large',
+  414: 'validation_failed',
   415: 'unsupported_media_type',
   422: 'validation_failed',
   503: 'shutting_down',
@@ -159,7 +160,16 @@ function fastifyStatus(error: unknown): number | undefined {
   return typeof code === 'string' && code.startsWith('FST_') ? statusCode : undefined;
 }
 
+/** Fastify's errors before routing, in words that do not echo the request back. */
+const FASTIFY_MESSAGES: Record<string, string> = {
+  FST_ERR_BAD_URL: 'the URL is not valid: a percent-encoded part is not UTF-8',
+  FST_ERR_MAX_PARAM_LENGTH: 'a path parameter is longer than the server accepts',
+  FST_ERR_ASYNC_CONSTRAINT: 'the request matches no route',
+};
+
 function describe(error: unknown, code: ErrorCode): string {
+  const fastifyCode = (error as { code?: unknown } | null)?.code;
+  if (typeof fastifyCode === 'string' && FASTIFY_MESSAGES[fastifyCode]) return FASTIFY_MESSAGES[fastifyCode];
   const message = error instanceof Error ? error.message : '';
   switch (code) {
     case 'payload_too_large':

@@ -214,6 +214,18 @@ describe("Strata's own routes keep Strata's shape", () => {
     expect(json.error).toMatchObject({ code: 'validation_failed', field: 'tenant' });
   });
 
+  it.each([
+    ['a path parameter over 256 characters', `/admin/keys/${'k'.repeat(300)}`, 414],
+    ['a percent-encoded lone surrogate', '/admin/keys/%ED%A0%80', 400],
+    ['a percent-encoded NUL', '/admin/keys/%00', 422],
+  ])('%s is refused before the database, in Strata shape', async (_name, path, status) => {
+    const response = await fetch(`${service.url}${path}`, { method: 'DELETE', headers: ADMIN_HEADERS });
+    expect(response.status).toBe(status);
+    const json = (await response.json()) as any;
+    conforms(ErrorBodySchema.strict(), json);
+    expect(json.error.message).not.toMatch(/FST_|byte sequence/);
+  });
+
   it('an unknown route is a 404 in Strata shape', async () => {
     const response = await fetch(`${service.url}/nope`);
     expect(response.status).toBe(404);
