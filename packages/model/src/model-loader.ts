@@ -5,6 +5,7 @@ import type { Logger } from '@strata/platform';
 import type { ModelConfig } from './model-config';
 import { ModelError } from './model-error';
 import type { KvOutputs } from './engine/kv-cache';
+import { ensureDerivedKvDelta } from './kv-delta-derive';
 import { ensureStarterModel, KV_DELTA_MODEL_FILE, STARTER_SHAPE } from './starter';
 
 /** A model and its tokenizer, loaded once and shared by every request. */
@@ -38,7 +39,7 @@ export async function loadModel(config: ModelConfig, logger: Logger): Promise<Lo
   transformers.env.cacheDir = path.join(root, 'hub');
   transformers.env.allowRemoteModels = !config.MODEL_OFFLINE;
   try {
-    return await loadFrom(config.MODEL_ID, config.MODEL_REVISION, config, root);
+    return await loadFrom(config.MODEL_ID, config.MODEL_REVISION, config, root, logger);
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
     if (config.MODEL_FALLBACK !== 'starter') {
@@ -51,7 +52,7 @@ export async function loadModel(config: ModelConfig, logger: Logger): Promise<Lo
       `Could not load ${config.MODEL_ID}; serving the bundled starter model ${STARTER_SHAPE.modelId} instead (MODEL_FALLBACK=starter)`,
     );
     await ensureStarterModel(root);
-    const loaded = await loadFrom(STARTER_SHAPE.modelId, 'main', config, root);
+    const loaded = await loadFrom(STARTER_SHAPE.modelId, 'main', config, root, logger);
     return { ...loaded, fallback: { requestedId: config.MODEL_ID, reason } };
   }
 }
@@ -61,17 +62,14 @@ async function loadFrom(
   revision: string,
   config: ModelConfig,
   root: string,
+  logger: Logger,
 ): Promise<LoadedModel> {
   const started = process.hrtime.bigint();
-  // The batching engine prefers a decoder that returns only the new tokens' KV cache, when the folder has one.
-  const suffix = config.MODEL_DTYPE === 'q8' ? '_quantized' : '';
-  const kvOutputs: KvOutputs = existsSync(path.join(root, id, 'onnx', `${KV_DELTA_MODEL_FILE}${suffix}.onnx`))
-    ? 'delta'
-    : 'present';
+  const { kvOutputs, modelFileName } = chooseDecoder(path.join(root, id), id, config, logger);
   const options = {
     revision,
     dtype: config.MODEL_DTYPE,
-    ...(kvOutputs === 'delta' ? { model_file_name: KV_DELTA_MODEL_FILE } : {}),
+    ...(modelFileName === undefined ? {} : { model_file_name: modelFileName }),
     // Int8 weights stored as QuantizeLinear/DequantizeLinear pairs are otherwise dequantized on every run;
     // this folds them once at load, making q8 as fast as fp32 while keeping its smaller files.
     ...(config.MODEL_DTYPE === 'q8'
@@ -107,6 +105,31 @@ async function loadFrom(
     kvOutputs,
     loadSeconds: Number(process.hrtime.bigint() - started) / 1e9,
   };
+}
+
+/**
+ * The batching engine prefers a decoder that returns only the new tokens' KV cache: the folder's own
+ * (`onnx/model_kv_delta.onnx`, written by Strata's builder), else one derived from the folder's standard
+ * `onnx/model.onnx` (a transformers.js/Optimum export), else the standard decoder with full-cache outputs.
+ */
+function chooseDecoder(
+  folder: string,
+  id: string,
+  config: ModelConfig,
+  logger: Logger,
+): { kvOutputs: KvOutputs; modelFileName?: string } {
+  const suffix = config.MODEL_DTYPE === 'q8' ? '_quantized' : '';
+  if (existsSync(path.join(folder, 'onnx', `${KV_DELTA_MODEL_FILE}${suffix}.onnx`))) {
+    return { kvOutputs: 'delta', modelFileName: KV_DELTA_MODEL_FILE };
+  }
+  if (!existsSync(folder)) return { kvOutputs: 'present' };
+  const derived = ensureDerivedKvDelta(folder, suffix);
+  if ('modelFileName' in derived) return { kvOutputs: 'delta', modelFileName: derived.modelFileName };
+  logger.info(
+    { model: id, reason: derived.problem },
+    'no KV-delta decoder could be derived; serving the standard decoder (full KV cache out of every step)',
+  );
+  return { kvOutputs: 'present' };
 }
 
 function loadFailureAdvice(config: ModelConfig, root: string, reason: string): string {
