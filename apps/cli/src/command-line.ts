@@ -27,6 +27,10 @@ export class UsageError extends Error {
 export interface CliEnvironment {
   STRATA_URL?: string | undefined;
   STRATA_KEY?: string | undefined;
+  /** `strata data --local` with an s3:// input: the S3 endpoint, region and path-style addressing. */
+  S3_ENDPOINT?: string | undefined;
+  S3_REGION?: string | undefined;
+  S3_FORCE_PATH_STYLE?: string | undefined;
 }
 
 export const DEFAULT_URL = 'http://127.0.0.1:3000';
@@ -511,6 +515,7 @@ Usage: strata <command> [options]
 
 Commands:
 ${commandLines(COMMANDS)}
+  data …                ingest, clean, deduplicate and version datasets ("strata data --help")
 
 Options of every command:
 ${optionLines({ ...GLOBAL_OPTIONS, version: ALL_OPTIONS['version']! })}

@@ -16,7 +16,13 @@ process.stdout.on('error', (error: NodeJS.ErrnoException) => {
 
 runCli(
   process.argv.slice(2),
-  { STRATA_URL: process.env['STRATA_URL'], STRATA_KEY: process.env['STRATA_KEY'] },
+  {
+    STRATA_URL: process.env['STRATA_URL'],
+    STRATA_KEY: process.env['STRATA_KEY'],
+    S3_ENDPOINT: process.env['S3_ENDPOINT'],
+    S3_REGION: process.env['S3_REGION'],
+    S3_FORCE_PATH_STYLE: process.env['S3_FORCE_PATH_STYLE'],
+  },
   { stdout: process.stdout, stderr: process.stderr, signal: controller.signal },
 ).then((code) => {
   process.exitCode = code;

@@ -4,6 +4,7 @@ import type { Writable } from 'node:stream';
 import { AdminApiError, AdminClient, isAbort, UnreachableError } from './admin-client';
 import { parseCommandLine, UsageError, type CliEnvironment, type Invocation } from './command-line';
 import { runCommand } from './commands';
+import { runDataCli } from './data/data-cli';
 import { cell } from './output';
 
 /** Exit codes scripts can rely on. */
@@ -36,6 +37,14 @@ export function cliVersion(): string {
  * resolves with the exit code. Every failure becomes a one-line message on stderr, never a stack trace.
  */
 export async function runCli(argv: readonly string[], env: CliEnvironment, io: CliIo): Promise<number> {
+  // `strata data …` has its own parser: it runs on the server or, with --local, in this process.
+  if (argv[0] === 'data') {
+    try {
+      return await runDataCli(argv.slice(1), env, io);
+    } catch (error) {
+      return report(error, io.stderr);
+    }
+  }
   let invocation: Invocation;
   try {
     invocation = parseCommandLine(argv, env);

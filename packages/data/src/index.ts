@@ -28,3 +28,4 @@ export * from './ingest';
 export * from './operations';
 export * from './sample/sample-generator';
 export { SeededRandom } from './sample/random';
+export * from './data-worker';

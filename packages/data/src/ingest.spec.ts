@@ -109,7 +109,7 @@ describe('ingest', () => {
     expect((await lake.versions()).map((v) => v.versionId)).toEqual([result.versionId]);
     const lineage = await lineageOf(lake, result.versionId);
     expect(lineage.chain).toEqual([
-      { versionId: result.versionId, job: 'ingest.crm', inputs: [`strata://lake/${path.join(dir, 'crm')}`] },
+      { versionId: result.versionId, job: 'ingest.crm', inputs: [`file/${path.join(dir, 'crm')}`] },
     ]);
     expect(lineage.sources.map((s) => s.name)).toEqual(['contacts.csv', 'notes.jsonl', 'tickets.csv']);
   });

@@ -120,13 +120,13 @@ export async function ingest(
   const plan = await loadOrCreatePlan(lake, ctx, runId, requestId, request);
   const inputBytes = plan.files.reduce((sum, f) => sum + f.size, 0);
   let records = 0;
-  ctx.onRecords = (_stage, count) => {
-    records += count;
+  ctx.onRecords = (stage, count) => {
+    if (stage === 'extract') records += count;
   };
   const progress = (stage: IngestProgress['stage'], done: number, total: number) =>
     options.onProgress?.({ stage, done, total, records, inputBytes });
   const job = { namespace: 'strata', name: `ingest.${plan.dataset}` };
-  const inputs = [{ namespace: lake.namespace, name: plan.input }];
+  const inputs = [inputDataset(lake, plan.input)];
   await lake.emitLineage(
     runEvent('START', {
       run: {
@@ -237,6 +237,14 @@ export async function ingest(
       .catch(() => undefined);
     throw error;
   }
+}
+
+/** The OpenLineage dataset of an input: a lake prefix, an S3 bucket and prefix, or a local path. */
+export function inputDataset(lake: DatasetLake, input: string): { namespace: string; name: string } {
+  if (input.startsWith('lake:')) return { namespace: lake.namespace, name: input.slice('lake:'.length) };
+  const s3 = /^s3:\/\/([^/]+)\/?(.*)$/.exec(input);
+  if (s3) return { namespace: `s3://${s3[1]}`, name: s3[2] || '/' };
+  return { namespace: 'file', name: input };
 }
 
 async function loadOrCreatePlan(

@@ -166,6 +166,29 @@ export class DatasetLake {
     return (JSON.parse((await this.store.get(key)).toString('utf8')) as { versionId: string }).versionId;
   }
 
+  /** Marks a request as failed for good, with the reason, for status queries. */
+  async recordFailure(requestId: string, message: string): Promise<void> {
+    await this.store.put(`requests/${requestId}.failed.json`, JSON.stringify({ requestId, message }));
+  }
+
+  /** Where a request stands: done (with its version), failed (with why), or not finished. */
+  async requestStatus(
+    requestId: string,
+  ): Promise<
+    { status: 'done'; versionId: string } | { status: 'failed'; message: string } | { status: 'pending' }
+  > {
+    const versionId = await this.requestVersion(requestId);
+    if (versionId) return { status: 'done', versionId };
+    const failed = `requests/${requestId}.failed.json`;
+    if (await this.store.head(failed)) {
+      return {
+        status: 'failed',
+        message: (JSON.parse((await this.store.get(failed)).toString('utf8')) as { message: string }).message,
+      };
+    }
+    return { status: 'pending' };
+  }
+
   async recordRequest(requestId: string, versionId: string): Promise<void> {
     await this.store.put(`requests/${requestId}.json`, JSON.stringify({ requestId, versionId }));
   }
