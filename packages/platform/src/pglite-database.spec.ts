@@ -1,4 +1,5 @@
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describeDatabaseConformance } from './database-conformance.testing';
@@ -45,5 +46,15 @@ describe('PGliteDatabase on disk', () => {
       await other.close();
     }
     expect(readdirSync(root).filter((name) => name.includes('.seeding-'))).toEqual([]);
+  });
+
+  it('opens from a template whose empty folders packing dropped (the pruned tree of `pnpm deploy`)', async () => {
+    const packed = path.join(root, 'packed-template');
+    cpSync(template, packed, { recursive: true });
+    execFileSync('find', [packed, '-mindepth', '1', '-type', 'd', '-empty', '-delete']);
+    expect(existsSync(path.join(packed, 'pg_tblspc'))).toBe(false);
+    const database = await PGliteDatabase.open({ dataDir: path.join(root, 'from-packed') }, packed);
+    expect((await database.query('select 1 as one')).rows).toEqual([{ one: 1 }]);
+    await database.close();
   });
 });

@@ -1,4 +1,4 @@
-import { cpSync, existsSync, readdirSync, renameSync, rmdirSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, renameSync, rmdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type * as PGliteModule from '@electric-sql/pglite';
 import type { PGlite, Transaction } from '@electric-sql/pglite';
@@ -36,6 +36,24 @@ function loadPGlite(): typeof PGliteModule {
   return (pglite ??= require('@electric-sql/pglite') as typeof PGliteModule);
 }
 
+/** The folders of a PostgreSQL data directory that `initdb` leaves empty. */
+const POSTGRES_EMPTY_FOLDERS = [
+  'pg_commit_ts',
+  'pg_dynshmem',
+  'pg_logical/mappings',
+  'pg_logical/snapshots',
+  'pg_notify',
+  'pg_replslot',
+  'pg_serial',
+  'pg_snapshots',
+  'pg_stat',
+  'pg_stat_tmp',
+  'pg_tblspc',
+  'pg_twophase',
+  'pg_wal/archive_status',
+  'pg_wal/summaries',
+];
+
 /**
  * Fills a new database folder (absent or empty) from the build-time template, through a sibling folder and a
  * rename, so a crash mid-copy never leaves a half-made database behind. Returns whether it did.
@@ -46,6 +64,8 @@ function seedFromTemplate(dataDir: string, template: string): boolean {
   const staging = `${dataDir}.seeding-${process.pid}`;
   rmSync(staging, { recursive: true, force: true });
   cpSync(template, staging, { recursive: true });
+  // Packing (`pnpm deploy`, npm publish) drops empty folders, and PostgreSQL refuses to start without these.
+  for (const folder of POSTGRES_EMPTY_FOLDERS) mkdirSync(path.join(staging, folder), { recursive: true });
   if (existsSync(dataDir)) rmdirSync(dataDir);
   renameSync(staging, dataDir);
   return true;
