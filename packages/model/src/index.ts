@@ -11,3 +11,6 @@ export * from './text-generator';
 export * from './starter';
 export * from './trainer';
 export { transformers, type PreTrainedModel, type TextGenerationPipeline } from './transformers';
+export * from './registry';
+export * from './mlflow';
+export * from './evaluation';

@@ -9,11 +9,14 @@ export type ModelState = 'loading' | 'ready' | 'failed';
 
 /**
  * Owns the served model's lifecycle: loads it once at start-up, and answers "not ready" until then, so an
- * HTTP server can listen (and pass liveness probes) while a large model loads.
+ * HTTP server can listen (and pass liveness probes) while a large model loads. {@link ModelHost.swap} replaces
+ * the served model without downtime.
  */
 export class ModelHost {
   private current: TextGenerator | undefined;
   private failure: Error | undefined;
+  /** Swaps run one at a time, in the order they were asked for. */
+  private swaps: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly config: ModelConfig,
@@ -57,8 +60,38 @@ export class ModelHost {
     );
   }
 
+  /**
+   * Hot swap: loads the next model beside the served one, routes every new request to it, then lets the old
+   * one finish the requests it accepted and releases its memory. A request holds the generator it started
+   * with, so none fails because of a swap. If `load` rejects (a corrupt artifact, a model that does not load),
+   * the old model keeps serving and the error propagates. Concurrent swaps run one after the other.
+   */
+  swap(load: () => Promise<LoadedModel>): Promise<LoadedModel> {
+    const run = this.swaps.then(async () => {
+      const loaded = await load();
+      const next = new TextGenerator(loaded, this.config, this.metrics);
+      const previous = this.current;
+      this.current = next;
+      this.failure = undefined;
+      this.metrics?.loadSeconds.set({ model: loaded.id }, loaded.loadSeconds);
+      this.logger.info(
+        { model: loaded.id, revision: loaded.revision, previous: previous?.loaded.id },
+        `Now serving ${loaded.id}; draining ${previous?.loaded.id ?? 'nothing'}`,
+      );
+      if (previous) {
+        await previous.drain();
+        await previous.loaded.model.dispose();
+        this.logger.info({ model: previous.loaded.id }, `Released ${previous.loaded.id}`);
+      }
+      return loaded;
+    });
+    this.swaps = run.catch(() => undefined);
+    return run;
+  }
+
   /** Lets accepted requests finish, then releases the model. */
   async stop(): Promise<void> {
+    await this.swaps;
     await this.current?.drain();
     await this.current?.loaded.model.dispose();
   }

@@ -1,0 +1,3 @@
+export * from './promotion-gate';
+export * from './comparison-table';
+export * from './model-evaluator';

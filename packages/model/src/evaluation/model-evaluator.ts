@@ -1,0 +1,135 @@
+import { transformers, type Tensor } from '../transformers';
+import type { TextGenerator } from '../text-generator';
+
+/** The texts an evaluation runs on. */
+export interface EvaluationSets {
+  /** The held-out split of the training dataset. */
+  heldOut: readonly string[];
+  /** A fixed reference set, the same for every version, so versions trained on different data compare. */
+  reference: readonly string[];
+  /** Fixed prompts for generation latency, speed and the guardrail flag rate. */
+  prompts: readonly string[];
+}
+
+export interface EvaluationOptions {
+  /** True when governance's output guardrails would flag (mask or block) this text. */
+  flags: (text: string) => boolean;
+  /** Tokens generated per prompt (greedy). */
+  maxNewTokens?: number;
+}
+
+/** Metric names, as persisted on the version and compared by the gate. */
+export type EvaluationMetrics = Record<
+  | 'heldout_loss'
+  | 'heldout_perplexity'
+  | 'reference_loss'
+  | 'reference_perplexity'
+  | 'latency_ms_mean'
+  | 'latency_ms_p95'
+  | 'tokens_per_second'
+  | 'guardrail_flag_rate',
+  number
+>;
+
+/** Mean next-token cross-entropy (nats per token) and its exponential, the perplexity, over `texts`. */
+export async function languageModelLoss(
+  generator: TextGenerator,
+  texts: readonly string[],
+): Promise<{ loss: number; perplexity: number; tokens: number }> {
+  let total = 0;
+  let count = 0;
+  const limit = generator.loaded.maxPositions;
+  for (const text of texts) {
+    const ids = generator.encode(text).slice(0, limit);
+    if (ids.length < 2) continue;
+    const n = ids.length;
+    const outputs = (await generator.loaded.model.forward({
+      input_ids: new transformers.Tensor('int64', BigInt64Array.from(ids, BigInt), [1, n]),
+      attention_mask: new transformers.Tensor('int64', new BigInt64Array(n).fill(1n), [1, n]),
+      position_ids: new transformers.Tensor(
+        'int64',
+        BigInt64Array.from({ length: n }, (_, i) => BigInt(i)),
+        [1, n],
+      ),
+    })) as Record<string, Tensor>;
+    const logits = outputs['logits']!;
+    const vocab = logits.dims[2]!;
+    const data = logits.data as Float32Array;
+    for (let t = 0; t < n - 1; t += 1) {
+      const row = data.subarray(t * vocab, (t + 1) * vocab);
+      let max = -Infinity;
+      for (let v = 0; v < vocab; v += 1) if (row[v]! > max) max = row[v]!;
+      let sum = 0;
+      for (let v = 0; v < vocab; v += 1) sum += Math.exp(row[v]! - max);
+      total += max + Math.log(sum) - row[ids[t + 1]!]!;
+      count += 1;
+    }
+  }
+  if (count === 0) return { loss: Number.NaN, perplexity: Number.NaN, tokens: 0 };
+  const loss = total / count;
+  return { loss, perplexity: Math.exp(loss), tokens: count };
+}
+
+/**
+ * Evaluates a loaded version: perplexity and loss on the held-out split and on the reference set, then greedy
+ * generation over the fixed prompts, one at a time, for latency, tokens per second and the share of outputs the
+ * guardrails flag.
+ */
+export async function evaluateModel(
+  generator: TextGenerator,
+  sets: EvaluationSets,
+  options: EvaluationOptions,
+): Promise<EvaluationMetrics> {
+  const heldOut = await languageModelLoss(generator, sets.heldOut);
+  const reference = await languageModelLoss(generator, sets.reference);
+  const latencies: number[] = [];
+  let tokens = 0;
+  let seconds = 0;
+  let flagged = 0;
+  for (const prompt of sets.prompts) {
+    const prepared = generator.prepare(prompt, {
+      max_new_tokens: options.maxNewTokens ?? 16,
+      do_sample: false,
+    });
+    const started = performance.now();
+    let text = '';
+    for await (const step of generator.stream(prepared)) {
+      tokens += 1;
+      text += step.textDelta;
+    }
+    const elapsed = performance.now() - started;
+    latencies.push(elapsed);
+    seconds += elapsed / 1000;
+    if (options.flags(text)) flagged += 1;
+  }
+  latencies.sort((a, b) => a - b);
+  const mean = latencies.reduce((a, b) => a + b, 0) / Math.max(1, latencies.length);
+  return {
+    heldout_loss: heldOut.loss,
+    heldout_perplexity: heldOut.perplexity,
+    reference_loss: reference.loss,
+    reference_perplexity: reference.perplexity,
+    latency_ms_mean: mean,
+    latency_ms_p95: latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * 0.95))] ?? 0,
+    tokens_per_second: seconds > 0 ? tokens / seconds : 0,
+    guardrail_flag_rate: sets.prompts.length > 0 ? flagged / sets.prompts.length : 0,
+  };
+}
+
+/** The fixed reference texts every version is scored on (plain business English, written for Strata). */
+export const REFERENCE_TEXTS: readonly string[] = [
+  'The customer asked for a refund because the order arrived two days late.',
+  'Our quarterly revenue grew by eight percent, driven by renewals in the enterprise segment.',
+  'Please reset the password and send the new login link to the account owner.',
+  'The invoice lists three items, a shipping fee and the applicable sales tax.',
+  'Support tickets about billing errors should be escalated to the finance team.',
+  'The warehouse confirmed that the replacement parts will ship on Monday morning.',
+];
+
+/** The fixed prompts for latency and the guardrail flag rate. */
+export const EVALUATION_PROMPTS: readonly string[] = [
+  'Summarise the customer complaint:',
+  'Write a short reply to a customer whose order is late:',
+  'List the next steps for the support agent:',
+  'Explain the invoice to the customer:',
+];

@@ -1,0 +1,2 @@
+export * from './mlflow-types';
+export * from './mlflow-client';

@@ -1,0 +1,6 @@
+export * from './registry-error';
+export * from './registry-migrations';
+export * from './model-registry';
+export * from './model-artifacts';
+export * from './run-tracker';
+export * from './registered-model-loader';
