@@ -114,6 +114,19 @@ const SAMPLES: { [K in keyof typeof TOPICS]: PayloadOf<(typeof TOPICS)[K]> } = {
     comment: 'too long',
     principal: 'key_123',
   },
+  feedbackRecordedV2: {
+    feedbackId: '0b9e8e7c-3a5b-4c1d-9e2f-1a2b3c4d5e6f',
+    generationId: '1c9e8e7c-3a5b-4c1d-9e2f-1a2b3c4d5e6f',
+    auditId: '2d9e8e7c-3a5b-4c1d-9e2f-1a2b3c4d5e6f',
+    feedbackAuditId: '3e9e8e7c-3a5b-4c1d-9e2f-1a2b3c4d5e6f',
+    model: MODEL,
+    rating: 'neutral',
+    score: 3,
+    hasComment: true,
+    hasCorrection: false,
+    tenant: 'support',
+    principal: 'key_123',
+  },
   driftDetected: {
     model: MODEL,
     monitor: 'prompt-length',
@@ -161,6 +174,7 @@ describe('topic registry', () => {
       'strata.model.version.promoted.v1',
       'strata.governance.audit.recorded.v1',
       'strata.model.feedback.recorded.v1',
+      'strata.model.feedback.recorded.v2',
       'strata.model.drift.detected.v1',
     ]);
     for (const topic of Object.values(TOPICS)) {

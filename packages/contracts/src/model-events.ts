@@ -69,3 +69,27 @@ export const DriftDetectedV1Schema = z.strictObject({
   sampleSize: z.int().positive(),
 });
 export type DriftDetectedV1 = z.infer<typeof DriftDetectedV1Schema>;
+
+/**
+ * `model.feedback.recorded` v2: a user rated one generation, referenced by the generation id every response
+ * carries. v2 adds 1–5 scores (with a neutral rating), the generation id and its audit record. The comment and
+ * correction are personal data: they stay in the audit log, encrypted per data subject so erasure reaches
+ * them, and the event only says whether they exist.
+ */
+export const FeedbackRecordedV2Schema = z.strictObject({
+  feedbackId: z.uuid(),
+  generationId: z.uuid(),
+  /** The generation's audit record id, and the feedback's own (which holds the comment and correction). */
+  auditId: z.uuid(),
+  feedbackAuditId: z.uuid(),
+  model: ModelRefSchema,
+  rating: z.enum(['positive', 'neutral', 'negative']),
+  /** The 1–5 score when the user gave one; thumbs give null. */
+  score: z.int().min(1).max(5).nullable(),
+  hasComment: z.boolean(),
+  hasCorrection: z.boolean(),
+  tenant: z.string().min(1).max(200),
+  /** The API key that gave it. */
+  principal: z.string().min(1).max(200),
+});
+export type FeedbackRecordedV2 = z.infer<typeof FeedbackRecordedV2Schema>;

@@ -12,6 +12,7 @@ import { AuditRecordedV1Schema } from './governance-events';
 import {
   DriftDetectedV1Schema,
   FeedbackRecordedV1Schema,
+  FeedbackRecordedV2Schema,
   ModelVersionPromotedV1Schema,
   ModelVersionRegisteredV1Schema,
 } from './model-events';
@@ -135,6 +136,13 @@ export const TOPICS = {
     version: 1,
     data: FeedbackRecordedV1Schema,
     description: 'A user rated a generation.',
+  }),
+  feedbackRecordedV2: defineTopic({
+    type: 'model.feedback.recorded',
+    version: 2,
+    data: FeedbackRecordedV2Schema,
+    description:
+      'A user rated a generation (thumbs or 1-5), referenced by its generation id and audit record.',
   }),
   driftDetected: defineTopic({
     type: 'model.drift.detected',
