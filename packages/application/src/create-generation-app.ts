@@ -56,6 +56,8 @@ export async function createGenerationApp(
   );
   const fastify = app.getHttpAdapter().getInstance();
   instrumentHttp(fastify, options.metrics);
+  // Raw uploads (input files for the data lake) reach their route as a stream, never buffered.
+  fastify.addContentTypeParser('application/octet-stream', (_request, payload, done) => done(null, payload));
   closeConnectionsWhenDraining(fastify);
   // Unknown routes and Fastify's own errors raised before routing (bad JSON, body too large) reach only a global
   // filter; the module binds the same filter to its controllers for embedding in a host application.

@@ -6,6 +6,7 @@ import {
   type GenerationApiOptions,
 } from './generation-api.options';
 import { AdminController } from './governance/admin.controller';
+import { DataController } from './data/data.controller';
 import { GenerationApiLifecycle } from './generation-api.lifecycle';
 import { HealthController } from './health.controller';
 import { MetricsController } from './metrics.controller';
@@ -32,6 +33,7 @@ const fromOptions = (token: symbol, pick: (o: GenerationApiOptions) => unknown):
     TgiController,
     OpenAiController,
     AdminController,
+    DataController,
     MetricsController,
     DocsController,
   ],

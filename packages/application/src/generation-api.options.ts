@@ -1,4 +1,5 @@
 import { ConfigurableModuleBuilder } from '@nestjs/common';
+import type { DataService } from '@strata/data';
 import type { GovernanceService, RecordClass } from '@strata/governance';
 import type { ModelHost } from '@strata/model';
 import type { Logger, MetricsRegistry } from '@strata/platform';
@@ -20,6 +21,8 @@ export interface GenerationApiOptions {
   retentionIntervalHours?: number;
   /** Serve `/docs` and `/openapi.json` without a key (the default). */
   docsPublic?: boolean;
+  /** The data layer's routes (`/data/…`); without it they answer 404. */
+  data?: DataService;
   /**
    * What the module closes on application shutdown, in this order, after the model host and the audit writer:
    * for instance the event backbone and the database a deployable opened for it.

@@ -7,6 +7,7 @@ import {
   retentionDays,
   type GovernanceService,
 } from '@strata/governance';
+import { dataEnvShape, openDataRuntime } from '@strata/data';
 import { ModelHost, ModelMetrics, modelEnvSchema, type LoadedModel } from '@strata/model';
 import {
   acquireDataDirLock,
@@ -29,6 +30,7 @@ export const generationServiceEnvSchema = modelEnvSchema
   .extend(httpEnvSchema.shape)
   .extend(governanceEnvSchema.shape)
   .extend(backboneEnvSchema.shape)
+  .extend(dataEnvShape)
   .extend({
     /**
      * Folder for local state: the embedded database (unless DATABASE_URL names another), the local lake (unless
@@ -100,6 +102,14 @@ export async function startGenerationService(
     }
     const runtime = await openPlatformRuntime(backbone, logger, metrics);
     opened.push({ name: 'platform runtime', close: () => runtime.close() });
+    // The data layer's routes, and its worker in this process unless DATA_WORKER=off.
+    const data = await openDataRuntime(backbone, config, {
+      bus: runtime.bus,
+      logger,
+      metrics,
+      source: `strata/${options.service}`,
+    });
+    opened.push({ name: 'data worker', close: () => data.close() });
     const signingKeyFile = options.keepSigningKeyInDataDir
       ? path.resolve(config.STRATA_DATA_DIR, 'audit-signing-key.pem')
       : undefined;
@@ -124,6 +134,7 @@ export async function startGenerationService(
         logger,
         version: STRATA_VERSION,
         governance,
+        data: data.service,
         metricsPublic: config.METRICS_PUBLIC,
         docsPublic: config.DOCS_PUBLIC,
         retentionDays: retentionDays(config),

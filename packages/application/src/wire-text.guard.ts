@@ -1,5 +1,6 @@
 import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
+import { Readable } from 'node:stream';
 import { findWireTextViolation, MAX_IDENTIFIER_LENGTH, StrataError } from '@strata/contracts';
 
 /** Headers whose values reach storage or logic: the data subject, and the presented key. */
@@ -20,7 +21,10 @@ export class WireTextGuard implements CanActivate {
       findWireTextViolation(request.query, 'query', MAX_IDENTIFIER_LENGTH) ??
       findWireTextViolation(pickHeaders(request), 'header', MAX_IDENTIFIER_LENGTH) ??
       // Body strings (prompts) are bounded by the body size limit; their field names by the identifier limit.
-      findWireTextViolation(request.body, '', Number.MAX_SAFE_INTEGER);
+      // A raw upload (application/octet-stream) is a byte stream, not text: its route stores it as bytes.
+      (request.body instanceof Readable
+        ? undefined
+        : findWireTextViolation(request.body, '', Number.MAX_SAFE_INTEGER));
     if (violation) {
       const where = violation.where || 'body';
       throw new StrataError('validation_failed', `${where}: ${violation.problem}`, where);

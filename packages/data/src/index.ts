@@ -29,3 +29,5 @@ export * from './operations';
 export * from './sample/sample-generator';
 export { SeededRandom } from './sample/random';
 export * from './data-worker';
+export * from './data-service';
+export * from './data-runtime';

@@ -71,8 +71,10 @@ function localFile(full: string, name: string, size: number): InputFile {
 
 async function listStoreFiles(store: ObjectStore, prefix: string, input: string): Promise<InputFile[]> {
   const base = prefix === '' || prefix.endsWith('/') ? prefix : `${prefix}/`;
-  const exact = prefix === '' ? undefined : await store.head(prefix);
-  const objects = exact ? [{ key: prefix, size: exact.size }] : await store.list(base);
+  // A prefix with objects under it is a folder; otherwise it may name one object.
+  const under = await store.list(base);
+  const exact = under.length === 0 && prefix !== '' ? await store.head(prefix).catch(() => undefined) : undefined;
+  const objects = exact ? [{ key: prefix, size: exact.size }] : under;
   const files = objects
     .map((object) => ({
       object,
