@@ -36,6 +36,7 @@ export class GenerationApiLifecycle implements OnApplicationBootstrap, OnApplica
     const { logger } = this.options;
     const steps: [string, () => Promise<void>][] = [
       ['model host', () => this.options.modelHost.stop()],
+      ['aggregated denials', () => this.options.governance.close()],
       ['audit writer', () => this.options.governance.audit.drain()],
       ...(this.options.ownedResources ?? []).map((resource): [string, () => Promise<void>] => [
         resource.name,

@@ -10,7 +10,12 @@ let clockOffsetMs = 0;
 beforeAll(async () => {
   service = await startGenerationService({
     service: 'governance',
-    env: await starterServiceEnv({ METRICS_PUBLIC: 'false', MAX_NEW_TOKENS: '4' }),
+    // This suite checks each route's refusal (401); throttling after many failures is auth-flood's subject.
+    env: await starterServiceEnv({
+      METRICS_PUBLIC: 'false',
+      MAX_NEW_TOKENS: '4',
+      AUTH_FAILURES_PER_MINUTE: '100000',
+    }),
     clock: () => new Date(Date.now() + clockOffsetMs),
   });
 });

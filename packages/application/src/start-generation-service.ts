@@ -120,7 +120,13 @@ export async function startGenerationService(
       logger,
       ...(options.clock ? { clock: options.clock } : {}),
     });
-    opened.push({ name: 'audit writer', close: () => governance.audit.drain() });
+    opened.push({
+      name: 'audit writer',
+      close: async () => {
+        await governance.close();
+        await governance.audit.drain();
+      },
+    });
     await bootstrapAdmin(governance, config.STRATA_ADMIN_KEY, logger, options.onAdminKeyCreated);
 
     const host = new ModelHost(config, logger, new ModelMetrics(metrics));

@@ -40,6 +40,8 @@ export async function createGovernance(
     config.GUARDRAILS_POLICY ?? DEFAULT_GUARDRAIL_POLICY,
     {
       auditWrite: config.AUDIT_WRITE,
+      authFailuresPerMinute: config.AUTH_FAILURES_PER_MINUTE,
+      ...(options.clock ? { clock: options.clock } : {}),
       onAsyncAuditError: (error) =>
         options.logger?.error({ err: error }, 'an audit record could not be written'),
     },

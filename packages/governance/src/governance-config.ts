@@ -41,6 +41,8 @@ export const governanceEnvSchema = z.object({
    * with the next group (lower latency; a crash in between loses it).
    */
   AUDIT_WRITE: env.enum(['sync', 'async'] as const).default('sync'),
+  /** Failed authentications a client address may make per minute before it gets 429 with Retry-After. */
+  AUTH_FAILURES_PER_MINUTE: env.int(1, 1_000_000).default(30),
   /** Serve `/metrics` without a key (for a Prometheus on a private network). */
   METRICS_PUBLIC: env.bool().default(false),
   /** The default guardrail policy, as JSON; keys may carry their own. */

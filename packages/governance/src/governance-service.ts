@@ -1,9 +1,11 @@
 import type { AuditLog, AuditEntry } from './audit/audit-log';
+import { DenialAggregator } from './audit/denial-aggregator';
 import { GovernanceError } from './governance-error';
 import type { ApiKeyService } from './identity/api-keys';
 import type { Action } from './identity/permissions';
 import { authorize, type Resource } from './identity/policy';
 import type { Principal } from './identity/principal';
+import { AuthFailureLimiter } from './limits/auth-failure-limiter';
 import type { RateLimiter } from './limits/rate-limiter';
 import {
   compileGuardrailPolicy,
@@ -25,6 +27,18 @@ export interface GovernanceServiceOptions {
   auditWrite?: 'sync' | 'async';
   /** Told when an asynchronous audit append fails. */
   onAsyncAuditError?: (error: unknown) => void;
+  /** Failed authentications a client address may make per minute before it gets 429 (default 30). */
+  authFailuresPerMinute?: number;
+  /** Unauthenticated denials are audited as one record per address and reason per this window (default 60 s). */
+  denialWindowMs?: number;
+  /** The clock of the failure budgets and denial windows; tests freeze it. */
+  clock?: () => Date;
+}
+
+/** Who is calling, as far as the transport knows before authentication. */
+export interface ClientInfo {
+  /** The client's address; requests without one share the bucket `unknown`. */
+  address?: string | undefined;
 }
 
 /** Masks every PII type: what the audit log stores of prompts and answers, whatever a key's own policy says. */
@@ -40,6 +54,8 @@ export class GovernanceService {
   private readonly defaultGuardrails: CompiledGuardrails;
   /** Compiled policies by key id: a key's policy is fixed when the key is created. */
   private readonly compiled = new Map<string, CompiledGuardrails>();
+  private readonly authFailures: AuthFailureLimiter;
+  private readonly denials: DenialAggregator;
 
   constructor(
     readonly keys: ApiKeyService,
@@ -50,6 +66,27 @@ export class GovernanceService {
     private readonly options: GovernanceServiceOptions = {},
   ) {
     this.defaultGuardrails = compileGuardrailPolicy(parseGuardrailPolicy(defaultGuardrails));
+    const clock = options.clock;
+    this.authFailures = new AuthFailureLimiter({
+      perMinute: options.authFailuresPerMinute ?? 30,
+      ...(clock ? { now: () => clock().getTime() } : {}),
+    });
+    this.denials = new DenialAggregator({
+      append: (entry) => this.audit.append(entry),
+      ...(clock ? { now: clock } : {}),
+      ...(options.denialWindowMs === undefined ? {} : { windowMs: options.denialWindowMs }),
+      onError: (error) => options.onAsyncAuditError?.(error),
+    });
+  }
+
+  /** Writes the pending aggregated denials and stops their timer; call before draining the audit log. */
+  close(): Promise<void> {
+    return this.denials.close();
+  }
+
+  /** Writes the pending aggregated denials now (tests, and before a verification). */
+  flushDenials(): Promise<void> {
+    return this.denials.flush();
   }
 
   /** Text as the audit log keeps it: every PII finding replaced by its typed placeholder. */
@@ -57,22 +94,48 @@ export class GovernanceService {
     return AUDIT_REDACTION.apply(text, 'input').text;
   }
 
-  /** Resolves a presented API key (from `Authorization: Bearer …` or `x-api-key`). */
-  async authenticate(apiKey: string | undefined, action: string): Promise<Caller> {
+  /**
+   * Resolves a presented API key (from `Authorization: Bearer …` or `x-api-key`). A failure is `unauthenticated`,
+   * counted against the client's address and audited in aggregate (see {@link DenialAggregator}); an address over
+   * its failure budget gets `rate_limited` with `Retry-After` instead, until its bucket refills. A valid key is
+   * accepted from any address.
+   */
+  async authenticate(apiKey: string | undefined, action: string, client: ClientInfo = {}): Promise<Caller> {
+    const address = client.address || 'unknown';
     if (!apiKey) {
-      await this.deny({ action, reason: 'no API key was presented' });
-      throw new GovernanceError(
-        'unauthenticated',
-        'an API key is required: send it as "Authorization: Bearer <key>" or "x-api-key: <key>"',
+      throw this.authenticationFailed(
+        address,
+        action,
+        new GovernanceError(
+          'unauthenticated',
+          'an API key is required: send it as "Authorization: Bearer <key>" or "x-api-key: <key>"',
+        ),
       );
     }
     try {
       const { principal, guardrails } = await this.keys.authenticate(apiKey);
       return { principal, guardrails: this.policyFor(principal.keyId, guardrails) };
     } catch (error) {
-      if (error instanceof GovernanceError) await this.deny({ action, reason: error.message });
+      if (error instanceof GovernanceError && error.code === 'unauthenticated') {
+        throw this.authenticationFailed(address, action, error);
+      }
       throw error;
     }
+  }
+
+  private authenticationFailed(address: string, action: string, error: GovernanceError): GovernanceError {
+    const verdict = this.authFailures.check(address);
+    if (verdict.throttled) {
+      this.denials.record({ address, action, reason: 'too many failed authentications' });
+      return new GovernanceError(
+        'rate_limited',
+        `too many failed authentications from this address; retry in ${verdict.retryAfterSeconds} s`,
+        { retryAfterSeconds: verdict.retryAfterSeconds },
+      );
+    }
+    this.authFailures.fail(address);
+    this.denials.record({ address, action, reason: error.message });
+    return error;
   }
 
   /** Allows the action or throws `forbidden`, auditing the denial with its reason. */

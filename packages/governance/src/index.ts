@@ -1,6 +1,7 @@
 export * from './audit/audit-chain';
 export * from './audit/audit-events';
 export * from './audit/audit-log';
+export * from './audit/denial-aggregator';
 export * from './create-governance';
 export * from './governance-config';
 export * from './governance-error';
@@ -11,6 +12,7 @@ export * from './identity/api-keys';
 export * from './identity/permissions';
 export * from './identity/policy';
 export * from './identity/principal';
+export * from './limits/auth-failure-limiter';
 export * from './limits/rate-limiter';
 export * from './limits/token-buckets';
 export * from './streaming-output-guard';

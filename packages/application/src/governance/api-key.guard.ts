@@ -41,7 +41,7 @@ export class ApiKeyGuard implements CanActivate {
     if (!action) throw new StrataError('forbidden', 'this route has no access policy');
     const request = context.switchToHttp().getRequest<FastifyRequest & CallerRequest>();
     const governance = this.options.governance;
-    const caller = await governance.authenticate(presentedKey(request), action);
+    const caller = await governance.authenticate(presentedKey(request), action, { address: request.ip });
     await governance.authorize(caller, action);
     request.caller = caller;
     return true;
