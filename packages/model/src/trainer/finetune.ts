@@ -83,7 +83,7 @@ export interface TrainingProgress {
   readonly learningRate: number;
   /** Global gradient norm before clipping. */
   readonly gradNorm: number;
-  /** Training tokens per second over this step. */
+  /** Training tokens per second over this step (evaluation excluded). */
   readonly tokensPerSecond: number;
   /** Seconds left at the mean step time so far. */
   readonly etaSeconds: number;
@@ -150,6 +150,8 @@ export interface FinetuneResult {
   /** The merged (or fully trained) servable model folder, when written. */
   readonly mergedModelDir?: string;
   readonly mergedModelId?: string;
+  /** The merged (LoRA) or trained (full) weights in memory; absent when the run stopped early. */
+  readonly weights?: Gpt2Weights;
   readonly metrics: FinetuneMetrics;
   /** SHA-256 of the training token stream: the dataset identity for lineage. */
   readonly datasetSha256: string;
@@ -335,6 +337,7 @@ export async function finetune(options: FinetuneOptions): Promise<FinetuneResult
         }),
       );
       trainLossHistory.push(loss);
+      const seconds = (Date.now() - t0) / 1000;
       const done = step + 1;
       let evalLoss: number | undefined;
       if ((training.evalSteps > 0 && done % training.evalSteps === 0) || done === training.maxSteps) {
@@ -349,7 +352,6 @@ export async function finetune(options: FinetuneOptions): Promise<FinetuneResult
           evalHistory,
         });
       }
-      const seconds = (Date.now() - t0) / 1000;
       stepTimes.push(seconds);
       const stepTokens = accum * B * S;
       tokensSeen += stepTokens;
@@ -415,6 +417,7 @@ export async function finetune(options: FinetuneOptions): Promise<FinetuneResult
     return {
       ...(adapterDir === undefined ? {} : { adapterDir }),
       ...(mergedModelDir === undefined ? {} : { mergedModelDir, mergedModelId }),
+      weights: merged,
       metrics,
       datasetSha256,
       training,

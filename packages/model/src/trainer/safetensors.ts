@@ -2,12 +2,12 @@ import { TrainerError } from './trainer-error';
 
 /** A tensor read from or written to a safetensors file. */
 export interface SafetensorsTensor {
-  readonly dtype: 'F32' | 'F64' | 'I64';
+  readonly dtype: 'F32' | 'F64' | 'I64' | 'I8';
   readonly shape: readonly number[];
-  readonly data: Float32Array | Float64Array | BigInt64Array;
+  readonly data: Float32Array | Float64Array | BigInt64Array | Int8Array;
 }
 
-const BYTES = { F32: 4, F64: 8, I64: 8 } as const;
+const BYTES = { F32: 4, F64: 8, I64: 8, I8: 1 } as const;
 
 /**
  * Serialises tensors in the safetensors format: an 8-byte little-endian header length, a JSON header
@@ -59,6 +59,7 @@ export function writeSafetensors(
     t.data.forEach((v: number | bigint, i: number) => {
       if (t.dtype === 'F32') view.setFloat32(i * 4, v as number, true);
       else if (t.dtype === 'F64') view.setFloat64(i * 8, v as number, true);
+      else if (t.dtype === 'I8') view.setInt8(i, v as number);
       else view.setBigInt64(i * 8, v as bigint, true);
     });
     position += t.data.byteLength;
@@ -67,7 +68,7 @@ export function writeSafetensors(
 }
 
 /**
- * Parses a safetensors file (F32, F64 and I64 tensors).
+ * Parses a safetensors file (F32, F64, I64 and I8 tensors).
  *
  * @throws TrainerError (`checkpoint_invalid`) naming what is malformed.
  */
@@ -102,7 +103,7 @@ export function readSafetensors(
       continue;
     }
     const e = entry as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
-    if (e.dtype !== 'F32' && e.dtype !== 'F64' && e.dtype !== 'I64') {
+    if (e.dtype !== 'F32' && e.dtype !== 'F64' && e.dtype !== 'I64' && e.dtype !== 'I8') {
       fail(`tensor ${name} has unsupported dtype ${String(e.dtype)}`);
     }
     const dtype = e.dtype as SafetensorsTensor['dtype'];
@@ -122,6 +123,7 @@ export function readSafetensors(
     if (dtype === 'F32') data = Float32Array.from({ length: count }, (_, i) => dv.getFloat32(i * 4, true));
     else if (dtype === 'F64')
       data = Float64Array.from({ length: count }, (_, i) => dv.getFloat64(i * 8, true));
+    else if (dtype === 'I8') data = Int8Array.from({ length: count }, (_, i) => dv.getInt8(i));
     else data = BigInt64Array.from({ length: count }, (_, i) => dv.getBigInt64(i * 8, true));
     tensors.set(name, { dtype, shape, data });
   }
