@@ -32,12 +32,15 @@ export const HTTP_STATUS_BY_CODE: Record<ErrorCode, number> = {
 
 const CODE_BY_HTTP_STATUS: Record<number, ErrorCode> = {
   400: 'malformed_request',
+  401: 'unauthenticated',
+  403: 'forbidden',
   404: 'not_found',
   405: 'method_not_allowed',
   413: 'payload_too_large',
   414: 'validation_failed',
   415: 'unsupported_media_type',
   422: 'validation_failed',
+  429: 'rate_limited',
   503: 'shutting_down',
 };
 
@@ -70,7 +73,11 @@ export function toHttpError(error: unknown): HttpError {
     };
   }
   const status = error instanceof HttpException ? error.getStatus() : fastifyStatus(error);
-  const code = status === undefined ? undefined : CODE_BY_HTTP_STATUS[status];
+  // A host application's guard or pipe may throw any 4xx; it keeps its status.
+  const code =
+    status === undefined
+      ? undefined
+      : (CODE_BY_HTTP_STATUS[status] ?? (status < 500 ? 'malformed_request' : undefined));
   if (status !== undefined && code !== undefined) {
     return { status, body: { error: { code, message: describe(error, code) } }, unexpected: false };
   }
