@@ -516,6 +516,7 @@ Usage: strata <command> [options]
 Commands:
 ${commandLines(COMMANDS)}
   data …                ingest, clean, deduplicate and version datasets ("strata data --help")
+  model finetune …      LoRA or full fine-tuning on a dataset version ("strata model finetune --help")
 
 Options of every command:
 ${optionLines({ ...GLOBAL_OPTIONS, version: ALL_OPTIONS['version']! })}

@@ -5,6 +5,7 @@ import { AdminApiError, AdminClient, isAbort, UnreachableError } from './admin-c
 import { parseCommandLine, UsageError, type CliEnvironment, type Invocation } from './command-line';
 import { runCommand } from './commands';
 import { runDataCli } from './data/data-cli';
+import { runModelFinetuneCli } from './model/finetune-cli';
 import { cell } from './output';
 
 /** Exit codes scripts can rely on. */
@@ -41,6 +42,14 @@ export async function runCli(argv: readonly string[], env: CliEnvironment, io: C
   if (argv[0] === 'data') {
     try {
       return await runDataCli(argv.slice(1), env, io);
+    } catch (error) {
+      return report(error, io.stderr);
+    }
+  }
+  // `strata model finetune …` trains in this process (no server involved) and has its own parser.
+  if (argv[0] === 'model' && argv[1] === 'finetune') {
+    try {
+      return await runModelFinetuneCli(argv.slice(2), io);
     } catch (error) {
       return report(error, io.stderr);
     }
