@@ -15,6 +15,13 @@ export interface OutboxRelayOptions {
   batchSize?: number;
   /** Poll interval when no commit notification arrives (default 1 s); also how often a standby relay checks. */
   pollIntervalMs?: number;
+  /**
+   * How long the relay waits after a commit notification before it reads the outbox (default 20 ms), as
+   * Kafka's `linger.ms` does: commits that land meanwhile go out in the same batch. On the embedded database
+   * this keeps the relay's reads and marks (one connection, transactions in turn) out of the way of the
+   * requests whose commits woke it, instead of running between every two of them.
+   */
+  lingerMs?: number;
   /** Backoff after a failed publish: doubles from `initial` up to `max` (defaults 100 ms and 10 s). */
   backoff?: { initialMs?: number; maxMs?: number };
   metrics?: MetricsRegistry;
@@ -62,6 +69,7 @@ interface OutboxRow {
 export class OutboxRelay {
   private readonly batchSize: number;
   private readonly pollIntervalMs: number;
+  private readonly lingerMs: number;
   private readonly backoffInitialMs: number;
   private readonly backoffMaxMs: number;
   private readonly metrics: EventMetrics;
@@ -75,6 +83,7 @@ export class OutboxRelay {
   constructor(private readonly options: OutboxRelayOptions) {
     this.batchSize = options.batchSize ?? 100;
     this.pollIntervalMs = options.pollIntervalMs ?? 1000;
+    this.lingerMs = options.lingerMs ?? 20;
     this.backoffInitialMs = options.backoff?.initialMs ?? 100;
     this.backoffMaxMs = options.backoff?.maxMs ?? 10_000;
     this.metrics = eventMetrics(options.metrics);
@@ -226,22 +235,24 @@ export class OutboxRelay {
     this.wake?.();
   }
 
-  /** Waits for a commit notification or the poll interval, whichever comes first. */
+  /**
+   * Waits for a commit notification or the poll interval, whichever comes first; after a notification, lingers
+   * for `lingerMs` so that commits close behind it share the batch.
+   */
   private async waitForWork(): Promise<void> {
-    if (this.notified) {
-      this.notified = false;
-      return;
+    if (!this.notified) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, this.pollIntervalMs);
+        function done() {
+          clearTimeout(timer);
+          resolve();
+        }
+        this.wake = done;
+        if (this.stopping.signal.aborted) done();
+      });
+      this.wake = undefined;
     }
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(done, this.pollIntervalMs);
-      function done() {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.wake = done;
-      if (this.stopping.signal.aborted) done();
-    });
-    this.wake = undefined;
+    if (this.notified && this.lingerMs > 0) await this.pause(this.lingerMs);
     this.notified = false;
   }
 

@@ -158,8 +158,11 @@ export class AuditLog {
     try {
       const headers = await this.database
         .transaction(async (tx) => {
-          await tx.query('select pg_advisory_xact_lock($1)', [CHAIN_LOCK]);
-          const head = this.database.engine === 'pglite' && this.head ? this.head : await readHead(tx);
+          // On PostgreSQL other replicas append too. PGlite is one connection that only this process opens,
+          // and this log's flushes run one at a time, so the lock would only cost a statement per batch.
+          const embedded = this.database.engine === 'pglite';
+          if (!embedded) await tx.query('select pg_advisory_xact_lock($1)', [CHAIN_LOCK]);
+          const head = embedded && this.head ? this.head : await readHead(tx);
           let seq = head.seq;
           let prevHash = head.hash;
           const rows: ChainRow[] = [];
