@@ -17,6 +17,9 @@ RUN pnpm install --frozen-lockfile --filter "@strata/standalone..."
 RUN pnpm --filter "@strata/standalone..." run build
 # A pruned production tree: the app, its workspace packages' dist and their production dependencies only.
 RUN pnpm --filter @strata/standalone deploy --prod --legacy /app
+# Files keep their modes in the image, and the app runs as a user that owns none of them: make them readable
+# (the embedded database template, for one, is written 0600 at build time).
+RUN chmod -R a+rX /app
 
 FROM node:20.20.2-bookworm-slim
 ENV NODE_ENV=production \
