@@ -4,6 +4,8 @@ export * from './model-config';
 export * from './model-error';
 export * from './model-host';
 export * from './model-loader';
+export * from './kv-delta-derive';
+export * from './matmul-ceiling';
 export * from './model-metrics';
 export * from './sampler';
 export * from './seeded-random';
