@@ -10,13 +10,30 @@
  *
  * Also measured: batch invariance (the share of requests whose tokens differ from the same request run alone)
  * and peak RSS at 32 clients.
+ *
+ * Decoder layouts at 16 clients: the builder's KV-delta decoder, the delta decoder Strata derives at load time
+ * from a standard export (the same folder without the delta file, as a Hub model comes), and the standard
+ * full-cache (`present`) decoder; with the GFLOP/s each achieves beside onnxruntime's MatMul ceiling here.
+ *
+ * Then the product as it is used: `apps/generation-api` in its own process, governance on (API key, rate
+ * limit, guardrails, synchronous audit), 16 clients over HTTP, beside the engine alone from the same run:
+ * `POST /generate` greedy, `POST /v1/completions` with OpenAI's default sampling (temperature 1), and with
+ * top-k 50 / top-p 0.9; and, for `stream: true` chat completions, the client-visible time to the first text
+ * beside the engine's time to first token.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   DISTILGPT2_SHAPE,
   GenerationEngine,
+  KV_DELTA_MODEL_FILE,
   ModelHost,
   ensureStarterModel,
+  gpt2FlopsPerToken,
+  measureMatmulGflops,
   modelEnvSchema,
   transformers,
   type TextGenerationPipeline,
@@ -135,6 +152,248 @@ function baselineRunner(pipe: TextGenerationPipeline): Runner {
   };
 }
 
+/**
+ * The distilgpt2-shaped folder as a Hub export looks: the same files (hard links) without Strata's delta
+ * decoder, under its own id.
+ */
+function standardLayoutCopy(): string {
+  const id = `${DISTILGPT2_SHAPE.modelId}-standard-layout`;
+  const source = path.join(MODEL_DIR, DISTILGPT2_SHAPE.modelId);
+  const target = path.join(MODEL_DIR, id);
+  rmSync(target, { recursive: true, force: true });
+  for (const dir of ['', 'onnx']) {
+    mkdirSync(path.join(target, dir), { recursive: true });
+    for (const name of readdirSync(path.join(source, dir), { withFileTypes: true })) {
+      if (!name.isFile() || name.name.startsWith(KV_DELTA_MODEL_FILE)) continue;
+      linkSync(path.join(source, dir, name.name), path.join(target, dir, name.name));
+    }
+  }
+  if (!existsSync(path.join(target, 'onnx', 'model.onnx')))
+    throw new Error(`no standard export in ${source}`);
+  return id;
+}
+
+async function layoutRows(builderDelta: LevelResult): Promise<void> {
+  const id = standardLayoutCopy();
+  const config = loadConfig(modelEnvSchema, {
+    MODEL_ID: id,
+    MODEL_CACHE_DIR: MODEL_DIR,
+    MODEL_OFFLINE: 'true',
+    MAX_BATCH_SIZE: '32',
+  });
+  const host = new ModelHost(config, createLogger({ name: 'bench', level: 'warn' }));
+  await host.start();
+  const generator = host.generator();
+  const standard = await transformers.AutoModelForCausalLM.from_pretrained(id, { dtype: 'fp32' });
+  const limits = {
+    maxBatchSize: 32,
+    maxQueuedRequests: 1024,
+    maxBatchTotalTokens: 1_000_000,
+    queueTimeoutMs: 600_000,
+  };
+  const derived = new GenerationEngine(generator.loaded, limits);
+  const present = new GenerationEngine(
+    { ...generator.loaded, model: standard, kvOutputs: 'present' },
+    limits,
+  );
+  await engineRunner(generator, derived)(0);
+  await engineRunner(generator, present)(0);
+  const derivedLevel = await runLevel(16, engineRunner(generator, derived));
+  const presentLevel = await runLevel(16, engineRunner(generator, present));
+  await standard.dispose();
+  await host.stop();
+  const ceiling = await measureMatmulGflops();
+  const promptTokens = generator.prepare(prompt(0), {}).promptIds.length;
+  // Decode steps see on average the prompt and half the new tokens.
+  const flops = gpt2FlopsPerToken(DISTILGPT2_SHAPE.config, promptTokens + NEW_TOKENS / 2);
+  const row = (name: string, result: LevelResult) => [
+    name,
+    fixed(result.tokensPerSecond),
+    fixed((result.tokensPerSecond * flops) / 1e9, 1),
+    `${fixed((100 * result.tokensPerSecond * flops) / 1e9 / ceiling, 0)}%`,
+  ];
+  process.stdout.write(
+    `\ndecoder layouts, 16 clients (${generator.loaded.kvOutputs === 'delta' ? 'delta derived at load' : 'derivation FAILED'}; ` +
+      `${fixed(flops / 1e6, 0)} MFLOP per token; onnxruntime MatMul ceiling here: ${fixed(ceiling, 1)} GFLOP/s)\n`,
+  );
+  printTable(
+    ['decoder', 'tokens/s', 'GFLOP/s', 'of ceiling'],
+    [
+      row("builder's KV-delta decoder (above)", builderDelta),
+      row('KV-delta derived from the standard export', derivedLevel),
+      row('standard export, full cache out (present)', presentLevel),
+    ],
+  );
+}
+
+const ADMIN_KEY = 'sk-strata-bench-admin-0123456789abcdefghijklmnop';
+const SERVED_CLIENTS = 16;
+
+/** Starts `apps/generation-api` on the distilgpt2-shaped model, governance on; resolves with its URL. */
+async function startServed(): Promise<{ url: string; child: ChildProcess }> {
+  const child = spawn(process.execPath, [path.join(ROOT, 'apps/generation-api/dist/main.js')], {
+    env: {
+      PATH: process.env['PATH'] ?? '',
+      PORT: '0',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'error',
+      MODEL_ID: DISTILGPT2_SHAPE.modelId,
+      MODEL_CACHE_DIR: MODEL_DIR,
+      MODEL_OFFLINE: 'true',
+      MAX_BATCH_SIZE: '32',
+      STRATA_ADMIN_KEY: ADMIN_KEY,
+      STRATA_DATA_DIR: mkdtempSync(path.join(os.tmpdir(), 'strata-bench-')),
+    },
+  });
+  let out = '';
+  child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  let url: string | undefined;
+  while (!url) {
+    if (child.exitCode !== null) throw new Error(`generation-api exited:\n${out}`);
+    url = /"url":"(http:[^"]+)"/.exec(out)?.[1];
+    if (!url) await sleep(20);
+  }
+  while ((await fetch(`${url}/health/ready`)).status !== 200) await sleep(20);
+  return { url, child };
+}
+
+const AUTH = { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_KEY}` };
+
+/** One non-streamed request through HTTP; its tokens are counted from the response's usage or details. */
+function servedRunner(url: string, route: string, body: (index: number) => object): Runner {
+  return async (index) => {
+    const started = performance.now();
+    const response = await fetch(`${url}${route}`, {
+      method: 'POST',
+      headers: AUTH,
+      body: JSON.stringify(body(index)),
+    });
+    const json = (await response.json()) as {
+      details?: { tokens: { id: number }[] };
+      usage?: { completion_tokens: number };
+    };
+    if (!response.ok) throw new Error(`${route} answered ${response.status}: ${JSON.stringify(json)}`);
+    const count = json.details?.tokens.length ?? json.usage?.completion_tokens ?? 0;
+    return {
+      tokens: json.details?.tokens.map((token) => token.id) ?? Array.from({ length: count }, () => -1),
+      firstTokenMs: performance.now() - started,
+      interTokenMs: [],
+    };
+  };
+}
+
+/** Time until the first non-empty text of a streamed chat completion reaches the client. */
+async function firstStreamedTextMs(url: string, index: number): Promise<number> {
+  const started = performance.now();
+  const response = await fetch(`${url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: AUTH,
+    body: JSON.stringify({
+      model: DISTILGPT2_SHAPE.modelId,
+      messages: [{ role: 'user', content: prompt(index) }],
+      max_tokens: 16,
+      temperature: 0,
+      stream: true,
+    }),
+  });
+  const reader = response.body!.getReader();
+  const decoder = new TextDecoder();
+  let buffer = '';
+  let first = Number.NaN;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    buffer += decoder.decode(value, { stream: true });
+    if (Number.isNaN(first) && /"content":"[^"]/.test(buffer)) first = performance.now() - started;
+  }
+  if (Number.isNaN(first)) throw new Error(`no streamed text:\n${buffer}`);
+  return first;
+}
+
+async function servedRows(engineAt16: LevelResult, engineTtft1: number[]): Promise<void> {
+  const { url, child } = await startServed();
+  try {
+    const modes: Array<[string, string, (i: number) => object]> = [
+      [
+        'POST /generate, greedy',
+        '/generate',
+        (i) => ({ inputs: prompt(i), parameters: { max_new_tokens: NEW_TOKENS, details: true } }),
+      ],
+      [
+        'POST /v1/completions, temperature 1 (OpenAI default)',
+        '/v1/completions',
+        (i) => ({ model: DISTILGPT2_SHAPE.modelId, prompt: prompt(i), max_tokens: NEW_TOKENS, seed: i }),
+      ],
+      [
+        'POST /v1/completions, top-p 0.9 (OpenAI), temperature 0.8',
+        '/v1/completions',
+        (i) => ({
+          model: DISTILGPT2_SHAPE.modelId,
+          prompt: prompt(i),
+          max_tokens: NEW_TOKENS,
+          temperature: 0.8,
+          top_p: 0.9,
+          seed: i,
+        }),
+      ],
+      [
+        'POST /generate, top-k 50, top-p 0.95',
+        '/generate',
+        (i) => ({
+          inputs: prompt(i),
+          parameters: { max_new_tokens: NEW_TOKENS, details: true, top_k: 50, top_p: 0.95, seed: i },
+        }),
+      ],
+    ];
+    await servedRunner(url, modes[0]![1], modes[0]![2])(0);
+    const rows: string[][] = [
+      ['engine alone, greedy (above)', fixed(engineAt16.tokensPerSecond), '1.00', 'about 520'],
+    ];
+    const before: Record<string, string> = {
+      'POST /generate, greedy': '122-179',
+      'POST /v1/completions, temperature 1 (OpenAI default)': '68-77',
+    };
+    for (const [name, route, body] of modes) {
+      const result = await runLevel(SERVED_CLIENTS, servedRunner(url, route, body));
+      rows.push([
+        name,
+        fixed(result.tokensPerSecond),
+        fixed(result.tokensPerSecond / engineAt16.tokensPerSecond, 2),
+        before[name] ?? 'not measured',
+      ]);
+    }
+    process.stdout.write(
+      `\nserved: apps/generation-api over HTTP, governance on (sync audit), ${SERVED_CLIENTS} clients, ` +
+        `${REQUESTS_PER_LEVEL} requests, ${NEW_TOKENS} new tokens (sampled requests may stop early at EOS)\n`,
+    );
+    printTable(['path', 'tokens/s', 'vs engine alone', 'before (issue 12, tokens/s)'], rows);
+
+    const streamed: number[] = [];
+    for (let i = 0; i < 8; i++) streamed.push(await firstStreamedTextMs(url, i));
+    process.stdout.write(
+      '\ntime to first text, one client (before: about 96 characters in, about 270 ms on the starter model):\n',
+    );
+    printTable(
+      ['what', 'p50 ms', 'max ms'],
+      [
+        [
+          'engine alone: first token (TTFT)',
+          fixed(percentile(engineTtft1, 50), 1),
+          fixed(Math.max(...engineTtft1), 1),
+        ],
+        [
+          'client: first streamed text, /v1/chat/completions',
+          fixed(percentile(streamed, 50), 1),
+          fixed(Math.max(...streamed), 1),
+        ],
+      ],
+    );
+  } finally {
+    child.kill('SIGTERM');
+  }
+}
+
 async function main(): Promise<void> {
   await ensureStarterModel(MODEL_DIR, DISTILGPT2_SHAPE);
   const config = loadConfig(modelEnvSchema, {
@@ -205,9 +464,15 @@ async function main(): Promise<void> {
       `(both models loaded; baseline run: ${fixed(baselineResults.get(32)!.peakRssMb, 0)} MB)\n`,
   );
   const ratio = engineResults.get(16)!.tokensPerSecond / baselineResults.get(16)!.tokensPerSecond;
-  process.stdout.write(`\nRESULT throughput_ratio_c16 ${ratio.toFixed(2)}\n`);
+  process.stdout.write(
+    `\nRESULT throughput_ratio_c16 ${ratio.toFixed(2)} (goal >= 8; before: 5.8x in issue 12)\n`,
+  );
   await host.stop();
   await pipe.dispose();
+  await layoutRows(engineResults.get(16)!);
+  if (!process.env['BENCH_SKIP_SERVED']) {
+    await servedRows(engineResults.get(16)!, engineResults.get(1)!.ttft);
+  }
 }
 
 main().catch((error: unknown) => {
