@@ -207,6 +207,17 @@ describe('guardrails in the API', () => {
     expect(JSON.stringify(records)).not.toContain('jane.doe');
   });
 
+  it('masks a person’s name by default, with the shipped name tables', async () => {
+    const key = await createKey({ tenant: 'acme', name: 'person', roles: ['app'] });
+    const response = await call('POST', '/generate', {
+      key: key.apiKey,
+      body: { inputs: 'Please call Jennifer Walsh tomorrow', parameters: { return_full_text: true } },
+    });
+    expect(response.status).toBe(200);
+    const text = ((await response.json()) as any).generated_text as string;
+    expect(text.startsWith('Please call <PERSON> tomorrow')).toBe(true);
+  });
+
   it('blocks prompt injection with a 422 naming the rule, and audits the denial', async () => {
     const key = await createKey({ tenant: 'acme', name: 'inject', roles: ['app'] });
     const response = await call('POST', '/generate', {

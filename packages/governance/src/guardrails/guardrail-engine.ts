@@ -90,6 +90,7 @@ export class CompiledGuardrails {
         ? undefined
         : new PiiAnalyzer({
             personNames: policy.pii.person_names,
+            defaultPersonNames: policy.pii.default_person_names,
             scoreThreshold: policy.pii.score_threshold,
             ...(policy.pii.phone_regions === undefined
               ? {}

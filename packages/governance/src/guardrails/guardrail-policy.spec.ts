@@ -30,6 +30,7 @@ describe('parseGuardrailPolicy', () => {
       pii: {
         rules: [{ entity_types: ['EMAIL_ADDRESS'], mode: 'mask', phases: ['input', 'output'] }],
         person_names: [],
+        default_person_names: true,
         score_threshold: 0.5,
       },
       blocklist: { terms: ['falcon'], patterns: [], mode: 'block', phases: ['input', 'output'] },

@@ -43,6 +43,8 @@ export const PiiPolicySchema = z
     rules: z.array(PiiRuleSchema).max(2 * PII_ENTITY_TYPES.length),
     /** Names for the PERSON recognizer (CRM contacts, employees): matched case-insensitively, whole words. */
     person_names: z.array(z.string().trim().min(2).max(200)).max(100_000).default([]),
+    /** Also find names with the shipped US Census name tables and context rules (on by default). */
+    default_person_names: z.boolean().default(true),
     /** Regions whose national phone formats count (ISO 3166-1 alpha-2); a built-in list when absent. */
     phone_regions: z
       .array(

@@ -47,6 +47,7 @@ export { characterCount, exceedsCharacters, truncateCharacters } from './length-
 export { compareForResolution, resolveOverlaps } from './overlap-resolution';
 export type { TypedSpan } from './overlap-resolution';
 export { PersonNameList } from './person-recognizer';
+export { DEFAULT_PERSON_NAMES_FILE, DefaultPersonRecognizer } from './default-person-recognizer';
 export { DEFAULT_PHONE_REGIONS, recognizePhoneNumbers } from './phone-number-recognizer';
 export type { PhoneRecognizerOptions } from './phone-number-recognizer';
 export { DEFAULT_SCORE_THRESHOLD, PiiAnalyzer } from './pii-analyzer';

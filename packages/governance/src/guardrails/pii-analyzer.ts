@@ -4,6 +4,7 @@ import { recognizeEmailAddresses } from './email-recognizer';
 import { recognizeIbans } from './iban-recognizer';
 import { recognizeIpAddresses } from './ip-address-recognizer';
 import { resolveOverlaps } from './overlap-resolution';
+import { DefaultPersonRecognizer } from './default-person-recognizer';
 import { PersonNameList } from './person-recognizer';
 import { DEFAULT_PHONE_REGIONS, recognizePhoneNumbers } from './phone-number-recognizer';
 import { PII_ENTITY_TYPES, type PiiEntityType, type PiiFinding } from './pii-entities';
@@ -15,6 +16,11 @@ export const DEFAULT_SCORE_THRESHOLD = 0.5;
 export interface PiiAnalyzerOptions {
   /** Names for the `PERSON` recognizer: a tenant's contacts, employees or customers. */
   personNames?: Iterable<string>;
+  /**
+   * Also find names with the shipped census tables and context rules ({@link DefaultPersonRecognizer}); on by
+   * default, so that PERSON is masked without configuration.
+   */
+  defaultPersonNames?: boolean;
   /** Regions whose national phone formats are accepted (ISO 3166-1 alpha-2); see DEFAULT_PHONE_REGIONS. */
   phoneRegions?: readonly CountryCode[];
   /** Minimum score a finding needs; DEFAULT_SCORE_THRESHOLD when absent. */
@@ -38,11 +44,14 @@ export interface AnalyzeOptions {
  */
 export class PiiAnalyzer {
   private readonly personNames: PersonNameList;
+  private readonly defaultPersonNames: DefaultPersonRecognizer | undefined;
   private readonly phoneRegions: readonly CountryCode[];
   private readonly scoreThreshold: number;
 
   constructor(options: PiiAnalyzerOptions = {}) {
     this.personNames = new PersonNameList(options.personNames ?? []);
+    this.defaultPersonNames =
+      options.defaultPersonNames === false ? undefined : DefaultPersonRecognizer.shared();
     this.phoneRegions = options.phoneRegions ?? DEFAULT_PHONE_REGIONS;
     this.scoreThreshold = options.scoreThreshold ?? DEFAULT_SCORE_THRESHOLD;
   }
@@ -61,6 +70,7 @@ export class PiiAnalyzer {
     raw.push(...recognizeIpAddresses(text));
     raw.push(...recognizePhoneNumbers(text, { regions: this.phoneRegions, minScore: threshold }));
     raw.push(...this.personNames.recognize(text));
+    if (this.defaultPersonNames) raw.push(...this.defaultPersonNames.recognize(text));
     const resolved = resolveOverlaps(raw.filter((finding) => finding.score >= threshold));
     const findings = resolved.filter((finding) => wanted.has(finding.entity_type));
     if (options.returnText === true) {

@@ -13,8 +13,10 @@ import {
  * Floors just under what the detectors measured on the shipped set (exact span match), so that a change
  * that loses a finding or adds a false one fails here. Raise them when the detectors improve.
  * Measured: CREDIT_CARD 1.000/1.000, IBAN_CODE 1.000/1.000, US_SSN 0.944/0.944, EMAIL_ADDRESS 1.000/1.000,
- * IP_ADDRESS 1.000/1.000, PHONE_NUMBER 1.000/0.977, PERSON 1.000/0.898 (list-based: unlisted names and
- * first names alone are misses by design).
+ * IP_ADDRESS 1.000/1.000, PHONE_NUMBER 1.000/0.977. PERSON 0.938/0.938 with the tenant's list plus the default
+ * census recognizer (on by default; the list alone measured 1.000/0.898): the census rules find names the list
+ * lacks, and also take some places and foreign words for names (Milan, Roma, "Ping João Silva"). The census
+ * recognizer alone is measured on its own held-out set in default-person-recognizer.spec.ts.
  */
 const FLOORS: Record<PiiEntityType, { precision: number; recall: number }> = {
   CREDIT_CARD: { precision: 0.97, recall: 0.97 },
@@ -23,7 +25,7 @@ const FLOORS: Record<PiiEntityType, { precision: number; recall: number }> = {
   EMAIL_ADDRESS: { precision: 0.98, recall: 0.98 },
   IP_ADDRESS: { precision: 0.98, recall: 0.98 },
   PHONE_NUMBER: { precision: 0.98, recall: 0.97 },
-  PERSON: { precision: 0.99, recall: 0.89 },
+  PERSON: { precision: 0.93, recall: 0.93 },
 };
 
 describe('the labelled PII set', () => {
