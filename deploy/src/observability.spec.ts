@@ -156,6 +156,7 @@ describe('the Prometheus rules', () => {
         'StrataConsumerLagHigh',
         'StrataDeadLettersGrowing',
         'StrataOutboxBacklog',
+        'StrataIngestRunsFailing',
         'StrataModelDriftDetected',
       ]),
     );
