@@ -75,7 +75,7 @@ export function createEvent<TType extends string, TData>(
   return buildEnvelope(topic.type, topic.version, topic.data, data, meta);
 }
 
-/** The topics of the operating loop (shared/ARCHITECTURE.md). Names are wire protocol: never rename one. */
+/** The topics of the operating loop (docs/architecture.md). Names are wire protocol: never rename one. */
 export const TOPICS = {
   ingestRequested: defineTopic({
     type: 'data.ingest.requested',
