@@ -13,6 +13,11 @@ export interface DeployableApp {
   overlays: string[];
   /** Environment for running it on a developer machine in the tests (embedded database, starter model). */
   localEnv: Record<string, string>;
+  /**
+   * The Kafka consumer groups a worker reads in, each with its topic: a worker scales on their lag, so each
+   * needs a trigger in its ScaledObject. Empty for services that scale on requests.
+   */
+  consumerGroups: { group: string; topic: string }[];
 }
 
 /**
@@ -25,12 +30,14 @@ export const DEPLOYABLE_APPS: DeployableApp[] = [
     envSchema: generationServiceEnvSchema,
     overlays: ['dev', 'prod'],
     localEnv: { MODEL_FALLBACK: 'starter', MODEL_OFFLINE: 'true' },
+    consumerGroups: [],
   },
   {
     name: 'standalone',
     envSchema: generationServiceEnvSchema,
     overlays: ['standalone'],
     localEnv: { MODEL_FALLBACK: 'starter', MODEL_OFFLINE: 'true' },
+    consumerGroups: [],
   },
 ];
 

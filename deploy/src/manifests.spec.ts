@@ -229,6 +229,18 @@ describe.each(OVERLAYS)('overlay %s', (overlay) => {
       if (field<number>(hpa, 'spec', 'minReplicas') > field<number>(hpa, 'spec', 'maxReplicas'))
         problems.push(`${name}: minReplicas above maxReplicas`);
     }
+    // Every Deployment that may run more than one replica is scaled by exactly one HPA or ScaledObject.
+    for (const deployment of ofKind(objects(), 'Deployment')) {
+      if (field(deployment, 'spec', 'strategy', 'type') === 'Recreate') continue;
+      const scalers = [
+        ...ofKind(objects(), 'HorizontalPodAutoscaler'),
+        ...ofKind(objects(), 'ScaledObject'),
+      ].filter((scaler) => field(scaler, 'spec', 'scaleTargetRef', 'name') === deployment.metadata.name);
+      if (scalers.length !== 1)
+        problems.push(
+          `${deployment.metadata.name}: scaled by ${scalers.length} autoscalers, not exactly one`,
+        );
+    }
     for (const scaled of ofKind(objects(), 'ScaledObject')) {
       const target = field<{ name: string; kind?: string }>(scaled, 'spec', 'scaleTargetRef');
       if (!named(objects(), target.kind ?? 'Deployment', target.name))
@@ -277,6 +289,36 @@ describe.each(DEPLOYABLE_APPS.flatMap((app) => app.overlays.map((overlay) => [ap
         [...env].map(([key, value]) => [key, value ?? placeholders[key]]).filter(([, v]) => v !== undefined),
       );
       expect(() => loadConfig(app.envSchema, values)).not.toThrow();
+    });
+
+    it('scales on the lag of every consumer group it reads, at the brokers it uses (workers)', () => {
+      const scaled = named(objects(), 'ScaledObject', appName);
+      if (app.consumerGroups.length === 0) {
+        expect(scaled).toBeUndefined();
+        return;
+      }
+      const env = containerEnv(container(), objects());
+      const triggers = field<{ type: string; metadata: Record<string, string> }[]>(
+        scaled,
+        'spec',
+        'triggers',
+      );
+      const kafka = triggers.filter((trigger) => trigger.type === 'kafka');
+      expect(kafka.map((t) => ({ group: t.metadata['consumerGroup'], topic: t.metadata['topic'] }))).toEqual(
+        expect.arrayContaining(app.consumerGroups),
+      );
+      for (const trigger of kafka)
+        expect(trigger.metadata['bootstrapServers']).toBe(env.get('KAFKA_BROKERS'));
+      // More replicas than partitions would sit idle.
+      const partitions = Math.min(
+        ...app.consumerGroups.map(({ topic }) => {
+          const declared = ofKind(objects(), 'KafkaTopic').find(
+            (t) => field(t, 'spec', 'topicName') === topic,
+          );
+          return field<number>(declared, 'spec', 'partitions');
+        }),
+      );
+      expect(field<number>(scaled, 'spec', 'maxReplicaCount')).toBeLessThanOrEqual(partitions);
     });
 
     it('exposes the port it listens on, in the container, the Service and the image', () => {
