@@ -7,6 +7,7 @@ import {
 } from './generation-api.options';
 import { AdminController } from './governance/admin.controller';
 import { DataController } from './data/data.controller';
+import { ModelController } from './model/model.controller';
 import { GenerationApiLifecycle } from './generation-api.lifecycle';
 import { HealthController } from './health.controller';
 import { MetricsController } from './metrics.controller';
@@ -34,6 +35,7 @@ const fromOptions = (token: symbol, pick: (o: GenerationApiOptions) => unknown):
     OpenAiController,
     AdminController,
     DataController,
+    ModelController,
     MetricsController,
     DocsController,
   ],

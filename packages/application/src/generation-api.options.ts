@@ -2,6 +2,7 @@ import { ConfigurableModuleBuilder } from '@nestjs/common';
 import type { DataService } from '@strata/data';
 import type { GovernanceService, RecordClass } from '@strata/governance';
 import type { ModelHost } from '@strata/model';
+import type { ModelRoutesOptions } from './model/model.controller';
 import type { Logger, MetricsRegistry } from '@strata/platform';
 
 /** What a host application hands the generation API module. */
@@ -23,6 +24,8 @@ export interface GenerationApiOptions {
   docsPublic?: boolean;
   /** The data layer's routes (`/data/…`); without it they answer 404. */
   data?: DataService;
+  /** The model registry routes (`/models/…`) and feedback (`/feedback`); without it they answer 404. */
+  model?: ModelRoutesOptions;
   /**
    * What the module closes on application shutdown, in this order, after the model host and the audit writer:
    * for instance the event backbone and the database a deployable opened for it.

@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { Body, Controller, Get, HttpCode, Inject, Post, Req, Res } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import {
@@ -14,7 +14,7 @@ import type { Caller } from '@strata/governance';
 import type { GenerationStep, ModelHost, PreparedGeneration, TextGenerator } from '@strata/model';
 import { GENERATION_API_OPTIONS, type GenerationApiOptions } from './generation-api.options';
 import { CurrentCaller, Requires } from './governance/auth.decorators';
-import { governedGeneration, subjectOf } from './governance/governed-generation';
+import { GENERATION_ID_HEADER, governedGeneration, subjectOf } from './governance/governed-generation';
 import { errorBodyFor, toHttpError } from './http-errors';
 import { StopSequenceFilter } from './openai-stream-text';
 import { parseBody } from './parse-body';
@@ -164,7 +164,7 @@ export class OpenAiController {
   ): Promise<void> {
     const { reply } = context;
     const stops = request.stop === undefined ? [] : [request.stop].flat();
-    const { generator, prepared, steps } = await governedGeneration(
+    const { generationId, generator, prepared, steps } = await governedGeneration(
       this.options.governance,
       this.host,
       context.caller,
@@ -178,11 +178,15 @@ export class OpenAiController {
       },
     );
     const head = {
-      id: `${shape.idPrefix}-${randomUUID().replaceAll('-', '')}`,
+      // The generation id, as the `x-strata-generation-id` header also carries it: what POST /feedback takes.
+      id: `${shape.idPrefix}-${generationId}`,
       created: Math.floor(Date.now() / 1000),
       model: generator.loaded.id,
       system_fingerprint: systemFingerprint(this.options.version, generator),
     };
+    void reply.header(GENERATION_ID_HEADER, generationId);
+    // A stream writes its head itself, from the raw response.
+    reply.raw.setHeader(GENERATION_ID_HEADER, generationId);
     if (!request.stream) {
       let text = '';
       let usage: Usage | undefined;

@@ -8,7 +8,8 @@ import {
   type GovernanceService,
 } from '@strata/governance';
 import { dataEnvShape, openDataRuntime } from '@strata/data';
-import { ModelHost, ModelMetrics, modelEnvSchema, type LoadedModel } from '@strata/model';
+import { lifecycleEnvSchema, ModelHost, ModelMetrics, modelEnvSchema, type LoadedModel } from '@strata/model';
+import { openModelRuntime } from './model/model-runtime';
 import {
   acquireDataDirLock,
   backboneEnvSchema,
@@ -31,6 +32,7 @@ export const generationServiceEnvSchema = modelEnvSchema
   .extend(governanceEnvSchema.shape)
   .extend(backboneEnvSchema.shape)
   .extend(dataEnvShape)
+  .extend(lifecycleEnvSchema.shape)
   .extend({
     /**
      * Folder for local state: the embedded database (unless DATABASE_URL names another), the local lake (unless
@@ -128,6 +130,17 @@ export async function startGenerationService(
       },
     });
     await bootstrapAdmin(governance, config.STRATA_ADMIN_KEY, logger, options.onAdminKeyCreated);
+    const model = await openModelRuntime(
+      runtime.database,
+      runtime.bus,
+      backbone,
+      config,
+      governance,
+      logger,
+      options.service,
+      metrics,
+      config.DRIFT_WINDOW_SIZE,
+    );
 
     const host = new ModelHost(config, logger, new ModelMetrics(metrics));
     // From here the application owns everything opened: closing it (SIGTERM, or `close()`) closes them through
@@ -141,6 +154,7 @@ export async function startGenerationService(
         version: STRATA_VERSION,
         governance,
         data: data.service,
+        model: { lifecycle: model.lifecycle, feedback: model.feedback },
         metricsPublic: config.METRICS_PUBLIC,
         docsPublic: config.DOCS_PUBLIC,
         retentionDays: retentionDays(config),
@@ -157,7 +171,10 @@ export async function startGenerationService(
     const port = typeof address === 'object' && address ? address.port : config.PORT;
     const url = `http://${config.HOST === '0.0.0.0' ? '127.0.0.1' : config.HOST}:${port}`;
     logger.info({ url }, 'listening; loading the model');
-    const loaded = await host.start();
+    await host.start();
+    // Serve the registry's MODEL_REGISTRY_NAME@MODEL_REGISTRY_ALIAS when it is set, and follow its promotions.
+    await model.follow(host);
+    const loaded = host.loaded!;
     options.onReady?.(url, loaded, logger);
     return { app, host, governance, runtime, url, close: () => running.close() };
   } catch (error) {

@@ -12,7 +12,7 @@ import {
 import type { Caller } from '@strata/governance';
 import type { ModelHost } from '@strata/model';
 import { CurrentCaller, Requires } from './governance/auth.decorators';
-import { governedGeneration, subjectOf } from './governance/governed-generation';
+import { GENERATION_ID_HEADER, governedGeneration, subjectOf } from './governance/governed-generation';
 import { GENERATION_API_OPTIONS, type GenerationApiOptions } from './generation-api.options';
 import { parseBody } from './parse-body';
 import { clientAbortSignal } from './request-abort';
@@ -48,6 +48,7 @@ export class TgiController {
       subjectId: subjectOf(request.headers),
       signal: clientAbortSignal(reply),
     });
+    void reply.header(GENERATION_ID_HEADER, run.generationId);
     for await (const step of run.steps) if (step.final) return step.final;
     throw new StrataError('generation_failed', 'generation ended without a result');
   }
@@ -65,18 +66,19 @@ export class TgiController {
   ): Promise<void> {
     const { inputs, parameters } = parseBody(GenerateRequestSchema, body);
     // Token log-probabilities are part of every stream event, so they are always computed here.
-    const { prepared: request, steps } = await governedGeneration(
-      this.options.governance,
-      this.host,
-      caller,
-      {
-        route: '/generate_stream',
-        prompt: inputs,
-        parameters: { ...parameters, details: true },
-        subjectId: subjectOf(http.headers),
-        signal: clientAbortSignal(reply),
-      },
-    );
+    const {
+      generationId,
+      prepared: request,
+      steps,
+    } = await governedGeneration(this.options.governance, this.host, caller, {
+      route: '/generate_stream',
+      prompt: inputs,
+      parameters: { ...parameters, details: true },
+      subjectId: subjectOf(http.headers),
+      signal: clientAbortSignal(reply),
+    });
+    // The stream writes its head itself: set the header on the raw response it sends.
+    reply.raw.setHeader(GENERATION_ID_HEADER, generationId);
     const sse = openSse(reply);
     let index = 0;
     try {

@@ -16,3 +16,4 @@ export { transformers, type PreTrainedModel, type TextGenerationPipeline } from 
 export * from './registry';
 export * from './mlflow';
 export * from './evaluation';
+export * from './drift';

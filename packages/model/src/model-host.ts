@@ -1,4 +1,5 @@
 import type { Logger } from '@strata/platform';
+import type { GenerationObservation } from './drift/drift-monitor';
 import type { ModelConfig } from './model-config';
 import { ModelError } from './model-error';
 import { loadModel, type LoadedModel } from './model-loader';
@@ -17,6 +18,7 @@ export class ModelHost {
   private failure: Error | undefined;
   /** Swaps run one at a time, in the order they were asked for. */
   private swaps: Promise<unknown> = Promise.resolve();
+  private readonly observers = new Set<(observation: GenerationObservation) => void>();
 
   constructor(
     private readonly config: ModelConfig,
@@ -87,6 +89,23 @@ export class ModelHost {
     });
     this.swaps = run.catch(() => undefined);
     return run;
+  }
+
+  /** Calls `listener` with every finished generation the API reports (drift monitoring). Returns an unsubscribe. */
+  onGenerated(listener: (observation: GenerationObservation) => void): () => void {
+    this.observers.add(listener);
+    return () => this.observers.delete(listener);
+  }
+
+  /** Reports a finished generation to the listeners; a failing listener never fails the request. */
+  reportGeneration(observation: GenerationObservation): void {
+    for (const listener of this.observers) {
+      try {
+        listener(observation);
+      } catch (error) {
+        this.logger.warn({ err: error }, 'a generation listener failed');
+      }
+    }
   }
 
   /** Lets accepted requests finish, then releases the model. */

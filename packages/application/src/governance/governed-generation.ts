@@ -1,7 +1,11 @@
+import { randomUUID } from 'node:crypto';
 import type { GenerateParameters, GeneratedToken } from '@strata/contracts';
 import { StrataError } from '@strata/contracts';
 import { StreamingOutputGuard, type Caller, type GovernanceService } from '@strata/governance';
 import type { GenerationStep, ModelHost, PreparedGeneration, TextGenerator } from '@strata/model';
+
+/** The response header that names a generation, on every generation route. */
+export const GENERATION_ID_HEADER = 'x-strata-generation-id';
 
 export interface GovernedRequest {
   /** The route, recorded as the audit action's context (`/generate`, `/v1/chat/completions`, …). */
@@ -16,6 +20,11 @@ export interface GovernedRequest {
 }
 
 export interface GovernedGeneration {
+  /**
+   * The generation's id: sent to the client (the `x-strata-generation-id` header, OpenAI's `id`), kept in its
+   * audit record, and the key `POST /feedback` takes.
+   */
+  generationId: string;
   generator: TextGenerator;
   prepared: PreparedGeneration;
   /** Steps whose text went through the output guardrails. Ends with the audit record written. */
@@ -34,12 +43,16 @@ export async function governedGeneration(
   caller: Caller,
   request: GovernedRequest,
 ): Promise<GovernedGeneration> {
-  const generator = host.generator();
-  const model = generator.loaded.id;
+  const generationId = randomUUID();
+  let generator = host.generator();
   const maxNewTokens = request.parameters.max_new_tokens ?? generator.config.MAX_NEW_TOKENS;
-  await governance.authorize(caller, 'generate', { model, maxNewTokens });
+  await governance.authorize(caller, 'generate', { model: generator.loaded.id, maxNewTokens });
   await governance.admit(caller, request.route);
-  const input = await governance.guardInput(caller, request.prompt, request.route, model);
+  const input = await governance.guardInput(caller, request.prompt, request.route, generator.loaded.id);
+  // A hot swap may have replaced the model during the checks above: take the one serving now, and prepare and
+  // submit with no await in between, so the request joins a generator that is still accepting.
+  generator = host.generator();
+  const model = generator.loaded.id;
   const prepare = () => generator.prepare(input.text, request.parameters);
   const prepared = request.prepare ? request.prepare(prepare) : prepare();
   const started = performance.now();
@@ -48,6 +61,7 @@ export async function governedGeneration(
   async function* steps(): AsyncGenerator<GenerationStep> {
     const guard = new StreamingOutputGuard(caller.guardrails);
     let text = '';
+    const logprobs: number[] = [];
     let generated = 0;
     let outcome = 'failed';
     let finishReason: string | undefined;
@@ -70,6 +84,7 @@ export async function governedGeneration(
     try {
       for await (const step of upstream) {
         generated += 1;
+        logprobs.push(step.token.logprob);
         let delta = guard.push(step.textDelta);
         if (step.final) delta += guard.finish();
         text += delta;
@@ -115,6 +130,7 @@ export async function governedGeneration(
         model,
         subjectId: request.subjectId ?? null,
         details: {
+          generation_id: generationId,
           route: request.route,
           model_revision: generator.loaded.revision,
           parameters: request.parameters,
@@ -130,10 +146,20 @@ export async function governedGeneration(
         personal: { input: governance.redactForAudit(input.text), output: governance.redactForAudit(text) },
       });
       await governance.limiter.charge(caller.principal, promptTokens + generated);
+      if (outcome === 'allowed') {
+        host.reportGeneration({
+          model,
+          promptIds: prepared.promptIds,
+          promptText: input.text,
+          outputText: text,
+          outputLogprobs: logprobs,
+          flagged: input.actions.length > 0 || guard.actions.length > 0,
+        });
+      }
     }
   }
 
-  return { generator, prepared, steps: steps() };
+  return { generationId, generator, prepared, steps: steps() };
 }
 
 const blankText = (token: GeneratedToken): GeneratedToken => ({ ...token, text: '' });

@@ -4,3 +4,5 @@ export * from './model-registry';
 export * from './model-artifacts';
 export * from './run-tracker';
 export * from './registered-model-loader';
+export * from './model-lifecycle';
+export * from './training-pipeline';

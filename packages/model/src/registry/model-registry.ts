@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { createEvent, TOPICS, type LineageDataset } from '@strata/contracts';
 import { enqueueEvent, type Database, type Queryable } from '@strata/platform';
 import { RegistryError } from './registry-error';
@@ -567,9 +566,4 @@ function notFound(name: string, version: number): RegistryError {
 
 function finiteMetrics(metrics: Record<string, number>): Record<string, number> {
   return Object.fromEntries(Object.entries(metrics).filter(([, value]) => Number.isFinite(value)));
-}
-
-/** SHA-256 of bytes, lowercase hex. */
-export function sha256Hex(bytes: Uint8Array): string {
-  return createHash('sha256').update(bytes).digest('hex');
 }

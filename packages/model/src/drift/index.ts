@@ -1,0 +1,2 @@
+export * from './drift-statistics';
+export * from './drift-monitor';
