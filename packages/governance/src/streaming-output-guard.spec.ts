@@ -117,4 +117,18 @@ describe('StreamingOutputGuard', () => {
     expect(sent).toBe(policy.apply(words.join(' '), 'output').text);
     expect(guard.actions).toEqual([expect.objectContaining({ entity_type: 'EMAIL_ADDRESS', count: 1 })]);
   });
+
+  it('holds a lower-case word that begins a listed multi-word name', () => {
+    const named = compileGuardrailPolicy(
+      parseGuardrailPolicy({
+        pii: { rules: [{ entity_types: ['PERSON'], mode: 'mask' }], person_names: ['Anna Schmidt'] },
+      }),
+    );
+    const guard = new StreamingOutputGuard(named);
+    let sent = '';
+    for (const token of ['ask', ' anna', ' schm']) sent += guard.push(token);
+    expect(sent).toBe('ask ');
+    sent += guard.push('idt') + guard.push(' today') + guard.finish();
+    expect(sent).toBe('ask <PERSON> today');
+  });
 });

@@ -19,8 +19,9 @@ const STARTS_UPPER = /^\P{L}*\p{Lu}/u;
  * - the word being written (an email address, URL or number in progress is one word),
  * - before it, the run of words that could belong to a multi-word entity: words with a digit (card, phone,
  *   IBAN and ID numbers are written in groups), capitalised words (a name pair), and separators such as `(`,
- * - and for a blocklist, the last words when they begin one of its terms (`Project` for `Project Falcon`), or
- *   the last four words when it has patterns, which may span words in ways a term list does not reveal.
+ * - the last words when they begin a multi-word blocklist term (`Project` for `Project Falcon`) or a listed
+ *   person name (`anna` for `Anna Schmidt`: lists match in any case), and the last four words when the
+ *   blocklist has patterns, which may span words in ways a term list does not reveal.
  *
  * Before text is released, the guardrails run over it with some released text before it as context, and over
  * it together with the held tail. It is released only when both agree on it (no finding straddles the cut);
@@ -30,7 +31,7 @@ export class StreamingOutputGuard {
   private raw = '';
   private released = 0;
   private readonly fired: GuardrailAction[] = [];
-  /** The first words (one or more, lower case, space-joined) of every multi-word blocklist term. */
+  /** The first words (one or more, lower case, space-joined) of every multi-word blocklist term or listed name. */
   private readonly termStarts = new Set<string>();
   private readonly termWords: number;
   private readonly patternWords: number;
@@ -38,7 +39,9 @@ export class StreamingOutputGuard {
   constructor(private readonly guardrails: CompiledGuardrails) {
     const blocklist = guardrails.policy.blocklist;
     let longest = 0;
-    for (const term of blocklist?.terms ?? []) {
+    // Listed person names match case-insensitively, so "anna" may begin "Anna Schmidt" as "Project" may
+    // begin the blocked term "Project Falcon".
+    for (const term of [...(blocklist?.terms ?? []), ...(guardrails.policy.pii?.person_names ?? [])]) {
       const words = term.trim().toLowerCase().split(/\s+/);
       longest = Math.max(longest, words.length - 1);
       for (let n = 1; n < words.length; n++) this.termStarts.add(words.slice(0, n).join(' '));
