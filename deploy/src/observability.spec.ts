@@ -56,7 +56,7 @@ beforeAll(async () => {
       env: {
         ...app.localEnv,
         STRATA_DATA_DIR: dataDir,
-        MODEL_CACHE_DIR: path.join(REPO_ROOT, '.strata/models'),
+        MODEL_CACHE_DIR: path.join(dataDir, 'models'),
         METRICS_PUBLIC: 'true',
         LOG_LEVEL: 'warn',
       },

@@ -47,7 +47,7 @@ describe('a real Prometheus scraping the standalone', () => {
       cwd: dataDir,
       env: {
         STRATA_DATA_DIR: dataDir,
-        MODEL_CACHE_DIR: path.join(REPO_ROOT, '.strata/models'),
+        MODEL_CACHE_DIR: path.join(dataDir, 'models'),
         MODEL_OFFLINE: 'true',
         STRATA_ADMIN_KEY: adminKey,
         LOG_LEVEL: 'warn',
