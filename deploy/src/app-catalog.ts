@@ -18,6 +18,8 @@ export interface DeployableApp {
    * needs a trigger in its ScaledObject. Empty for services that scale on requests.
    */
   consumerGroups: { group: string; topic: string }[];
+  /** Variables of its schema that its manifests leave unset on purpose, each with the reason. */
+  unset?: Record<string, string>;
 }
 
 /**

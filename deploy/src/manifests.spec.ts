@@ -278,8 +278,11 @@ describe.each(DEPLOYABLE_APPS.flatMap((app) => app.overlays.map((overlay) => [ap
 
     it('sets every variable of its configuration schema, and the set validates', () => {
       const env = containerEnv(container(), objects());
-      const missing = Object.keys(app.envSchema.shape).filter((key) => !env.has(key));
+      const unset = app.unset ?? {};
+      const missing = Object.keys(app.envSchema.shape).filter((key) => !env.has(key) && !(key in unset));
       expect(missing).toEqual([]);
+      // A variable left unset on purpose must exist in the schema and must really be unset.
+      expect(Object.keys(unset).filter((key) => !(key in app.envSchema.shape) || env.has(key))).toEqual([]);
       // Secrets come from secretKeyRef: stand in well-formed values to validate the rest.
       const placeholders: Record<string, string> = {
         DATABASE_URL: 'postgres://strata:secret@postgres:5432/strata',
