@@ -81,9 +81,12 @@ export class StreamingOutputGuard {
     const contextStart = wordStartAtOrBefore(this.raw, Math.max(0, this.released - CONTEXT_CHARS));
     const context = this.guardrails.apply(this.raw.slice(contextStart, this.released), 'output');
     const decided = this.guardrails.apply(this.raw.slice(contextStart, cut), 'output');
+    // A tail that is one word after a space cannot hold the rest of a finding that began before the cut:
+    // the words an entity spans are held above. Only a longer tail is checked together with the text.
+    const checkTail = tailFollows && /\s/.test(this.raw.slice(cut));
     const straddles =
       !decided.text.startsWith(context.text) ||
-      (tailFollows &&
+      (checkTail &&
         !this.guardrails.apply(this.raw.slice(contextStart), 'output').text.startsWith(decided.text));
     if (straddles && tailFollows) return '';
     if (straddles) return this.releaseAlone(cut);
