@@ -294,6 +294,20 @@ describe.each(DEPLOYABLE_APPS.flatMap((app) => app.overlays.map((overlay) => [ap
       expect(() => loadConfig(app.envSchema, values)).not.toThrow();
     });
 
+    it('targets fewer in-flight requests per pod than one batch holds (services that batch)', () => {
+      const hpa = named(objects(), 'HorizontalPodAutoscaler', appName);
+      if (!hpa) return;
+      const env = containerEnv(container(), objects());
+      const target = field<{ pods?: { metric: { name: string }; target: { averageValue: string } } }[]>(
+        hpa,
+        'spec',
+        'metrics',
+      ).find((metric) => metric.pods?.metric.name === 'in_flight_requests');
+      expect(Number(target?.pods?.target.averageValue)).toBeLessThanOrEqual(
+        Number(env.get('MAX_BATCH_SIZE')),
+      );
+    });
+
     it('scales on the lag of every consumer group it reads, at the brokers it uses (workers)', () => {
       const scaled = named(objects(), 'ScaledObject', appName);
       if (app.consumerGroups.length === 0) {
