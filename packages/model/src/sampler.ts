@@ -122,12 +122,12 @@ function argmax(scores: Float32Array): number {
   return best;
 }
 
+/** log softmax(scores)[index], where `index` is the argmax, so its score is the maximum. */
 function logSoftmaxAt(scores: Float32Array, index: number): number {
-  let max = -Infinity;
-  for (const s of scores) if (s > max) max = s;
+  const max = scores[index]!;
   let sum = 0;
-  for (const s of scores) sum += exp(s - max);
-  return scores[index]! - max - log(sum);
+  for (let i = 0; i < scores.length; i++) sum += exp(scores[i]! - max);
+  return -log(sum);
 }
 
 /** Softmax over the whole vocabulary, in id order. */
