@@ -42,10 +42,15 @@ export function createDatasetLake(
     if (uri.startsWith('lake:')) return { store, prefix: uri.slice('lake:'.length) };
     const s3 = /^s3:\/\/([^/]+)\/?(.*)$/.exec(uri);
     if (!s3) return undefined;
-    return { store: createObjectStore({ ...backbone, OBJECT_STORE_URL: `s3://${s3[1]}` }), prefix: s3[2] ?? '' };
+    return {
+      store: createObjectStore({ ...backbone, OBJECT_STORE_URL: `s3://${s3[1]}` }),
+      prefix: s3[2] ?? '',
+    };
   };
   const url = backbone.OBJECT_STORE_URL;
-  const namespace = url.startsWith('file:') ? `file://${path.resolve(options.baseDir ?? process.cwd(), url.slice('file:'.length))}` : url;
+  const namespace = url.startsWith('file:')
+    ? `file://${path.resolve(options.baseDir ?? process.cwd(), url.slice('file:'.length))}`
+    : url;
   return new DatasetLake({
     store,
     namespace,

@@ -43,7 +43,11 @@ export class DataService {
   ) {}
 
   /** Stores an uploaded input file under `uploads/<uploadId>/<name>`; resolves with the `lake:` input. */
-  async upload(uploadId: string, name: string, body: Readable): Promise<{ input: string; bytes: number; sha256: string }> {
+  async upload(
+    uploadId: string,
+    name: string,
+    body: Readable,
+  ): Promise<{ input: string; bytes: number; sha256: string }> {
     if (!UUID.test(uploadId)) throw new DataError('validation_failed', 'uploadId must be a UUID');
     const key = `uploads/${uploadId.toLowerCase()}/${checkUploadName(name)}`;
     const info = await this.lake.store.put(key, body, { contentType: 'application/octet-stream' });
@@ -55,7 +59,8 @@ export class DataService {
    * version answers `done` at once, and nothing is published again.
    */
   async requestIngest(body: unknown, requestedBy: string): Promise<IngestStatusView> {
-    const withId = body && typeof body === 'object' && !Array.isArray(body) ? { requestId: randomUUID(), ...body } : body;
+    const withId =
+      body && typeof body === 'object' && !Array.isArray(body) ? { requestId: randomUUID(), ...body } : body;
     const request = parseIngestRequest(withId);
     const requestId = request.requestId!;
     if (!/^(s3:\/\/|lake:)/.test(request.input)) {

@@ -96,6 +96,8 @@ export interface DataWorkerOptions {
   executor?: TaskExecutor;
   /** Also take stage tasks from `data.stage.requested` (a scaled-out worker). */
   stageTasks?: boolean;
+  /** The bus stage tasks are consumed from; `bus` by default (a separate Kafka client keeps the groups apart). */
+  stageBus?: EventBus;
 }
 
 /**
@@ -123,9 +125,14 @@ export class DataWorker {
     );
     if (this.options.stageTasks) {
       this.subscriptions.push(
-        await bus.subscribe(TOPICS.stageRequested, STAGE_GROUP, (event) => this.handleStage(event.data), {
-          retry: { maxAttempts: 5, initialBackoffMs: 200 },
-        }),
+        await (this.options.stageBus ?? bus).subscribe(
+          TOPICS.stageRequested,
+          STAGE_GROUP,
+          (event) => this.handleStage(event.data),
+          {
+            retry: { maxAttempts: 5, initialBackoffMs: 200 },
+          },
+        ),
       );
     }
   }

@@ -31,3 +31,4 @@ export { SeededRandom } from './sample/random';
 export * from './data-worker';
 export * from './data-service';
 export * from './data-runtime';
+export * from './data-worker-service';

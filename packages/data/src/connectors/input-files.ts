@@ -73,7 +73,8 @@ async function listStoreFiles(store: ObjectStore, prefix: string, input: string)
   const base = prefix === '' || prefix.endsWith('/') ? prefix : `${prefix}/`;
   // A prefix with objects under it is a folder; otherwise it may name one object.
   const under = await store.list(base);
-  const exact = under.length === 0 && prefix !== '' ? await store.head(prefix).catch(() => undefined) : undefined;
+  const exact =
+    under.length === 0 && prefix !== '' ? await store.head(prefix).catch(() => undefined) : undefined;
   const objects = exact ? [{ key: prefix, size: exact.size }] : under;
   const files = objects
     .map((object) => ({
