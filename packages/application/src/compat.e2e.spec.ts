@@ -242,6 +242,16 @@ describe('TGI /generate_stream', () => {
     const last = events.at(-1);
     expect(last.generated_text).toBe(direct.generated_text);
     expect(events.map((e) => e.token.text).join('')).toBe(direct.generated_text);
+    // Each event carries its own token's text, not "" until the last one carries it all (a token that ends
+    // mid-character is the exception: its bytes go out with the token that completes the character).
+    const own = direct.details.tokens.map((t: any) => t.text as string);
+    const whole = own.map(
+      (text: string, i: number) => !text.includes('\uFFFD') && !own[i - 1]?.includes('\uFFFD'),
+    );
+    expect(whole.filter(Boolean).length).toBeGreaterThan(0);
+    events.forEach((e, i) => {
+      if (whole[i]) expect(e.token.text).toBe(own[i]);
+    });
     expect(last.details).toEqual({ finish_reason: 'length', generated_tokens: 7, seed: 11, input_length: 3 });
   });
 
