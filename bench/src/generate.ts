@@ -44,9 +44,10 @@ import { fixed, percentile, printTable } from './stats';
 
 const ROOT = path.resolve(__dirname, '../..');
 const MODEL_DIR = path.join(ROOT, '.strata/models');
-const NEW_TOKENS = 64;
-const REQUESTS_PER_LEVEL = 32;
-const LEVELS = [1, 4, 16, 32];
+// BENCH_REQUESTS, BENCH_NEW_TOKENS and BENCH_LEVELS shrink a run to a quick check that every row works.
+const NEW_TOKENS = Number(process.env['BENCH_NEW_TOKENS'] ?? 64);
+const REQUESTS_PER_LEVEL = Number(process.env['BENCH_REQUESTS'] ?? 32);
+const LEVELS = (process.env['BENCH_LEVELS'] ?? '1,4,16,32').split(',').map(Number);
 const TOPICS = [
   'the ocean',
   'a mountain village',
@@ -458,10 +459,11 @@ async function main(): Promise<void> {
     }
     process.stdout.write(`  ${clients} clients: ${diverged}/${outputs.size} requests diverged\n`);
   }
-  const at32 = engineResults.get(32)!;
+  const top = LEVELS.at(-1)!;
+  const atTop = engineResults.get(top)!;
   process.stdout.write(
-    `\npeak RSS of this process during the 32-client engine run: ${fixed(at32.peakRssMb, 0)} MB ` +
-      `(both models loaded; baseline run: ${fixed(baselineResults.get(32)!.peakRssMb, 0)} MB)\n`,
+    `\npeak RSS of this process during the ${top}-client engine run: ${fixed(atTop.peakRssMb, 0)} MB ` +
+      `(both models loaded; baseline run: ${fixed(baselineResults.get(top)!.peakRssMb, 0)} MB)\n`,
   );
   const ratio = engineResults.get(16)!.tokensPerSecond / baselineResults.get(16)!.tokensPerSecond;
   process.stdout.write(
