@@ -15,6 +15,8 @@
  * from a standard export (the same folder without the delta file, as a Hub model comes), and the standard
  * full-cache (`present`) decoder; with the GFLOP/s each achieves beside onnxruntime's MatMul ceiling here.
  *
+ * The same at 16 clients with int8 weights (MODEL_DTYPE=q8): speed, and agreement with fp32's greedy tokens.
+ *
  * Then the product as it is used: `apps/generation-api` in its own process, governance on (API key, rate
  * limit, guardrails, synchronous audit), 16 clients over HTTP, beside the engine alone from the same run:
  * `POST /generate` greedy, `POST /v1/completions` with OpenAI's default sampling (temperature 1), and with
@@ -223,6 +225,55 @@ async function layoutRows(builderDelta: LevelResult): Promise<void> {
       row("builder's KV-delta decoder (above)", builderDelta),
       row('KV-delta derived from the standard export', derivedLevel),
       row('standard export, full cache out (present)', presentLevel),
+    ],
+  );
+}
+
+/** The same model with int8 weights (MODEL_DTYPE=q8): speed, and agreement with fp32's greedy tokens. */
+async function q8Rows(fp32: LevelResult): Promise<void> {
+  const config = loadConfig(modelEnvSchema, {
+    MODEL_ID: DISTILGPT2_SHAPE.modelId,
+    MODEL_CACHE_DIR: MODEL_DIR,
+    MODEL_OFFLINE: 'true',
+    MODEL_DTYPE: 'q8',
+    MAX_BATCH_SIZE: '32',
+  });
+  const host = new ModelHost(config, createLogger({ name: 'bench', level: 'warn' }));
+  await host.start();
+  const generator = host.generator();
+  const engine = new GenerationEngine(generator.loaded, {
+    maxBatchSize: 32,
+    maxQueuedRequests: 1024,
+    maxBatchTotalTokens: 1_000_000,
+    queueTimeoutMs: 600_000,
+  });
+  await engineRunner(generator, engine)(0);
+  const q8 = await runLevel(16, engineRunner(generator, engine));
+  await host.stop();
+  let same = 0;
+  let agreeing = 0;
+  let total = 0;
+  for (const [index, tokens] of q8.outputs) {
+    const reference = fp32.outputs.get(index) ?? [];
+    if (JSON.stringify(tokens) === JSON.stringify(reference)) same += 1;
+    // Tokens up to the first difference: after it, the two continue from different texts.
+    let prefix = 0;
+    while (prefix < tokens.length && tokens[prefix] === reference[prefix]) prefix++;
+    agreeing += prefix;
+    total += reference.length;
+  }
+  process.stdout.write('\nint8 weights (MODEL_DTYPE=q8), 16 clients, greedy, against fp32 above:\n');
+  printTable(
+    ['dtype', 'tokens/s', 'vs fp32', 'identical requests', 'tokens before first difference'],
+    [
+      ['fp32', fixed(fp32.tokensPerSecond), '1.00', '', ''],
+      [
+        'q8',
+        fixed(q8.tokensPerSecond),
+        fixed(q8.tokensPerSecond / fp32.tokensPerSecond, 2),
+        `${same}/${q8.outputs.size}`,
+        `${fixed((100 * agreeing) / Math.max(1, total), 0)}%`,
+      ],
     ],
   );
 }
@@ -472,6 +523,7 @@ async function main(): Promise<void> {
   await host.stop();
   await pipe.dispose();
   await layoutRows(engineResults.get(16)!);
+  await q8Rows(engineResults.get(16)!);
   if (!process.env['BENCH_SKIP_SERVED']) {
     await servedRows(engineResults.get(16)!, engineResults.get(1)!.ttft);
   }
