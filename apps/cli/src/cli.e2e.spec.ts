@@ -113,7 +113,7 @@ describe('strata keys', () => {
     );
     const refused = await generate(apiKey!);
     expect(refused.status).toBe(401);
-    expect(((await refused.json()) as any).error.message).toContain('was revoked');
+    expect(((await refused.json()) as any).error).toContain('was revoked');
 
     const { keys } = await strataJson(['keys', 'list', '--tenant', 'initech']);
     expect(keys).toEqual([expect.objectContaining({ key_id: keyId, revoked_at: expect.any(String) })]);
@@ -191,8 +191,14 @@ describe('strata audit', () => {
   it('verifies an intact chain with exit 0', async () => {
     const run = await strata(['audit', 'verify']);
     expect(run.code).toBe(0);
-    expect(run.stdout).toMatch(/^Audit chain intact: \d+ records and \d+ signed checkpoints? verified\.\n$/);
-    expect(await strataJson(['audit', 'verify'])).toMatchObject({ ok: true, records: expect.any(Number) });
+    const counted = /^Audit chain intact: (\d+) records and \d+ signed checkpoints? verified\.\n$/.exec(
+      run.stdout,
+    );
+    expect(counted).not.toBeNull();
+    // The JSON report counts at least those records plus the audit.verify record the first run appended.
+    const report = await strataJson(['audit', 'verify']);
+    expect(report).toMatchObject({ ok: true });
+    expect(report.records).toBeGreaterThanOrEqual(Number(counted![1]) + 1);
   });
 
   it('searches by key, class, page and time', async () => {

@@ -36,7 +36,7 @@ export async function createGenerationApp(
     bodyLimit: http.HTTP_BODY_LIMIT,
     return503OnClosing: true,
     // Path parameters get the wire text rule's identifier bound; longer ones are a 414 before routing.
-    maxParamLength: MAX_IDENTIFIER_LENGTH,
+    routerOptions: { maxParamLength: MAX_IDENTIFIER_LENGTH },
     // Errors Fastify raises before routing (bad percent-encoding, a path parameter too long) use the surface's
     // error shape too, instead of Fastify's own.
     frameworkErrors: (error: Error, request: FastifyRequest, reply: FastifyReply) => {

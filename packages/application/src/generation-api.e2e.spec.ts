@@ -294,6 +294,8 @@ describe('observability and docs', () => {
     const bundle = await fetch(`${service.url}/docs/swagger-ui-bundle.js`, { headers: ADMIN_HEADERS });
     expect(bundle.status).toBe(200);
     expect(bundle.headers.get('content-type')).toContain('javascript');
+    // Read to the end: an unread 1 MB body would hold the connection open past the server's close.
+    expect((await bundle.arrayBuffer()).byteLength).toBeGreaterThan(100_000);
   });
 });
 
