@@ -6,6 +6,7 @@ import { parseCommandLine, UsageError, type CliEnvironment, type Invocation } fr
 import { runCommand } from './commands';
 import { runDataCli } from './data/data-cli';
 import { runModelFinetuneCli } from './model/finetune-cli';
+import { runModelCli } from './model/model-cli';
 import { cell } from './output';
 
 /** Exit codes scripts can rely on. */
@@ -50,6 +51,14 @@ export async function runCli(argv: readonly string[], env: CliEnvironment, io: C
   if (argv[0] === 'model' && argv[1] === 'finetune') {
     try {
       return await runModelFinetuneCli(argv.slice(2), io);
+    } catch (error) {
+      return report(error, io.stderr);
+    }
+  }
+  // `strata model list|show|promote|rollback|eval` talk to the server's /models routes.
+  if (argv[0] === 'model') {
+    try {
+      return await runModelCli(argv.slice(1), env, io);
     } catch (error) {
       return report(error, io.stderr);
     }

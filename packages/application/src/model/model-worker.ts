@@ -27,6 +27,8 @@ export const modelWorkerEnvShape = {
   TRAIN_MAX_STEPS: env.int(1, 1_000_000).default(30),
   TRAIN_BATCH_SIZE: env.int(1, 1024).default(4),
   TRAIN_SEQUENCE_LENGTH: env.int(8, 4096).default(64),
+  /** Peak learning rate of AdamW (warmup, then cosine decay). */
+  TRAIN_LEARNING_RATE: z.coerce.number().gt(0).max(1).default(2e-4),
   /** The base model folder under MODEL_CACHE_DIR that runs fine-tune (the starter model by default). */
   TRAIN_BASE_MODEL: env.string().default(STARTER_SHAPE.modelId),
   /** The promotion gate as JSON (`{"alias": "champion", "rules": [...]}`); the default is documented. */
@@ -89,6 +91,7 @@ export class ModelWorker {
         maxSteps: config.TRAIN_MAX_STEPS,
         batchSize: config.TRAIN_BATCH_SIZE,
         sequenceLength: config.TRAIN_SEQUENCE_LENGTH,
+        learningRate: config.TRAIN_LEARNING_RATE,
         warmupSteps: Math.min(5, config.TRAIN_MAX_STEPS),
       },
       gate: config.PROMOTION_GATE,
@@ -163,6 +166,7 @@ export class ModelWorker {
       const { manifest } = await lake.manifest(versionId);
       const texts: string[] = [];
       for await (const document of lake.documents(versionId)) texts.push(document.text);
+      this.options.onStep?.('dataset version', { dataset: datasetName, versionId, records: texts.length });
       const outcome = await runTrainingPipeline(this.pipeline, {
         dataset: { namespace: lake.namespace, name: datasetName },
         datasetName,
