@@ -288,7 +288,6 @@ async function startServed(): Promise<{ url: string; child: ChildProcess }> {
       PATH: process.env['PATH'] ?? '',
       PORT: '0',
       HOST: '127.0.0.1',
-      LOG_LEVEL: 'error',
       MODEL_ID: DISTILGPT2_SHAPE.modelId,
       MODEL_CACHE_DIR: MODEL_DIR,
       MODEL_OFFLINE: 'true',
@@ -306,6 +305,9 @@ async function startServed(): Promise<{ url: string; child: ChildProcess }> {
     url = /"url":"(http:[^"]+)"/.exec(out)?.[1];
     if (!url) await sleep(20);
   }
+  // The service logs at info level (its URL among the first lines); after that its output is dropped.
+  child.stdout!.removeAllListeners('data').resume();
+  child.stderr!.removeAllListeners('data').resume();
   while ((await fetch(`${url}/health/ready`)).status !== 200) await sleep(20);
   return { url, child };
 }
