@@ -15,6 +15,7 @@ import type {
   VersionSummary,
 } from '@strata/data';
 import { UsageError, DEFAULT_URL } from '../command-line';
+import { feedbackInput } from '../model/feedback-input';
 import { DataClient } from './data-client';
 import { ProgressBar } from './progress';
 
@@ -89,6 +90,7 @@ const OPTIONS = {
     dataset: { type: 'string' },
     'request-id': { type: 'string' },
     strict: { type: 'boolean' },
+    'from-feedback': { type: 'boolean' },
   },
   versions: { ...CONNECTION, dataset: { type: 'string' } },
   show: CONNECTION,
@@ -121,6 +123,9 @@ Commands:
   ingest   --input PATH|s3://BUCKET/PREFIX --profile crm|erp|analytics|generic [--steps a,b,c] [--config FILE]
            [--dataset NAME] [--request-id UUID] [--strict]
                         run the pipeline into a new dataset version; ends with "version <id>"
+  ingest   --from-feedback [--dataset feedback]
+                        the server's rated generations and corrections (GET /feedback/export) as a dataset
+                        version, each record naming the model version that answered
   versions [--dataset NAME]   list dataset versions
   show VERSION          a version's manifest: files, sources, pipeline and step reports
   diff A B              rows added, removed and changed from version A to B
@@ -161,7 +166,8 @@ export async function runDataCli(
   } catch (error) {
     throw new UsageError((error as Error).message.replace(/\. To specify.*$/s, ''), `data ${name}`);
   }
-  const { values, positionals } = parsed;
+  const { positionals } = parsed;
+  let { values } = parsed;
   if (values['help']) {
     io.stdout.write(DATA_HELP);
     return 0;
@@ -199,6 +205,12 @@ export async function runDataCli(
   }
 
   let request: IngestRequest | undefined;
+  if (name === 'ingest' && values['from-feedback'] === true) {
+    // Rated prompt/answer pairs and corrections from the server become the input of a feedback dataset.
+    const { file, examples } = await feedbackInput(values, env);
+    io.stderr.write(`${examples} rated generation(s) from the server's feedback → ${file}\n`);
+    values = { profile: 'generic', dataset: 'feedback', ...values, input: file };
+  }
   if (name === 'ingest') request = await ingestRequest(values);
   if (name === 'erase' && !str('subject'))
     throw new UsageError('"data erase" needs --subject ID', 'data erase');
