@@ -1,6 +1,8 @@
 import path from 'node:path';
 import type { z } from 'zod';
-import { generationServiceEnvSchema } from '@strata/application';
+import { generationServiceEnvSchema, modelWorkerServiceEnvSchema } from '@strata/application';
+import { TOPICS } from '@strata/contracts';
+import { dataWorkerEnvSchema, INGEST_GROUP, STAGE_GROUP } from '@strata/data';
 import { DOCKER_DIR } from './paths';
 
 /** A deployable app: a long-running service with an image, manifests, probes and metrics. */
@@ -33,6 +35,31 @@ export const DEPLOYABLE_APPS: DeployableApp[] = [
     overlays: ['dev', 'prod'],
     localEnv: { MODEL_FALLBACK: 'starter', MODEL_OFFLINE: 'true' },
     consumerGroups: [],
+  },
+  {
+    name: 'data-worker',
+    envSchema: dataWorkerEnvSchema,
+    overlays: ['dev', 'prod'],
+    localEnv: {},
+    consumerGroups: [
+      { group: INGEST_GROUP, topic: TOPICS.ingestRequestedV2.name },
+      { group: STAGE_GROUP, topic: TOPICS.stageRequested.name },
+    ],
+  },
+  {
+    name: 'model-worker',
+    envSchema: modelWorkerServiceEnvSchema,
+    overlays: ['dev', 'prod'],
+    localEnv: { MODEL_FALLBACK: 'starter', MODEL_OFFLINE: 'true' },
+    // The group name is a literal in the model worker (packages/application/src/model/model-worker.ts).
+    consumerGroups: [
+      { group: 'model-worker', topic: TOPICS.datasetPublishedV2.name },
+      { group: 'model-worker', topic: TOPICS.driftDetected.name },
+    ],
+    unset: {
+      STRATA_ADMIN_KEY:
+        'the worker registers no bootstrap admin key; operators use the generation API for keys',
+    },
   },
   {
     name: 'standalone',

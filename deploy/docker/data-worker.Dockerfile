@@ -1,0 +1,40 @@
+# syntax=docker/dockerfile:1
+# The data worker: runs ingestion pipelines from Kafka and serves only its probes and /metrics.
+# Build from the repository root:
+#   docker build -f deploy/docker/data-worker.Dockerfile -t strata/data-worker:0.1.0 .
+# The deploy package's integration suite replays this file's build stage (COPY, RUN) in a temporary folder
+# and starts the pruned tree with this file's CMD, so a missing runtime dependency fails a test.
+
+FROM node:20.20.2-bookworm-slim AS build
+# onnxruntime-node ships its CPU runtime in the npm package; its install script would fetch CUDA libraries.
+ENV ONNXRUNTIME_NODE_INSTALL=skip CI=true
+RUN npm install --global pnpm@10.34.8
+WORKDIR /workspace
+COPY package.json pnpm-lock.yaml pnpm-workspace.yaml tsconfig.base.json ./
+COPY packages/ packages/
+COPY apps/data-worker/ apps/data-worker/
+RUN pnpm install --frozen-lockfile --filter "@strata/data-worker..."
+RUN pnpm --filter "@strata/data-worker..." run build
+# A pruned production tree: the app, its workspace packages' dist and their production dependencies only.
+RUN pnpm --filter @strata/data-worker deploy --prod --legacy /app
+# Files keep their modes in the image, and the app runs as a user that owns none of them: make them readable
+# (the embedded database template, for one, is written 0600 at build time).
+RUN chmod -R a+rX /app
+
+FROM node:20.20.2-bookworm-slim
+ENV NODE_ENV=production \
+    PORT=8080 \
+    HOST=0.0.0.0 \
+    DATABASE_URL=pglite:/var/lib/strata/db \
+    OBJECT_STORE_URL=file:/var/lib/strata/lake
+# The root filesystem is read-only at run time; these are the writable mounts (volumes in Kubernetes).
+RUN mkdir -p /var/lib/strata && chown 10001:10001 /var/lib/strata
+COPY --from=build /app /app
+WORKDIR /app
+USER 10001:10001
+VOLUME ["/var/lib/strata"]
+EXPOSE 8080
+# Ready once its consumer groups are joined.
+HEALTHCHECK --interval=10s --timeout=3s --start-period=60s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/health/ready').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+CMD ["node", "dist/main.js"]
