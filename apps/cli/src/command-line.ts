@@ -517,6 +517,7 @@ Commands:
 ${commandLines(COMMANDS)}
   data …                ingest, clean, deduplicate and version datasets ("strata data --help")
   model finetune …      LoRA or full fine-tuning on a dataset version ("strata model finetune --help")
+  model …               the registry: list, show, promote, rollback, eval ("strata model --help")
 
 Options of every command:
 ${optionLines({ ...GLOBAL_OPTIONS, version: ALL_OPTIONS['version']! })}
