@@ -48,21 +48,31 @@ export function words(text: string): string[] {
 }
 
 /**
- * The set of hashed shingles of `text`. A text shorter than one shingle contributes its whole word run as a
- * single shingle, so short texts still compare.
+ * The set of hashed shingles of `text`, sorted. A text shorter than one shingle contributes its whole word run
+ * as a single shingle, so short texts still compare.
  */
 export function shingleHashes(text: string, shingleSize: number): Uint32Array {
-  const hashes = words(text).map(hashWord);
-  const set = new Set<number>();
-  if (hashes.length === 0) return new Uint32Array(0);
-  const last = Math.max(0, hashes.length - shingleSize);
-  for (let start = 0; start <= last; start++) {
+  return shingleHashesOfWords(words(text), shingleSize);
+}
+
+/** {@link shingleHashes} of already split words (callers that also need the words split once). */
+export function shingleHashesOfWords(tokens: readonly string[], shingleSize: number): Uint32Array {
+  if (tokens.length === 0) return new Uint32Array(0);
+  const hashes = new Uint32Array(tokens.length);
+  for (let i = 0; i < tokens.length; i++) hashes[i] = hashWord(tokens[i]!);
+  const count = Math.max(1, tokens.length - shingleSize + 1);
+  const out = new Uint32Array(count);
+  for (let start = 0; start < count; start++) {
     let h = 0x9747b28c;
     const end = Math.min(hashes.length, start + shingleSize);
     for (let i = start; i < end; i++) h = fmix32(Math.imul(h, 31) + hashes[i]!);
-    set.add(h);
+    out[start] = h;
   }
-  return Uint32Array.from(set).sort();
+  out.sort();
+  // Sorted: drop repeats in place.
+  let unique = 0;
+  for (let i = 0; i < out.length; i++) if (i === 0 || out[i] !== out[i - 1]) out[unique++] = out[i]!;
+  return out.subarray(0, unique);
 }
 
 /** The Jaccard similarity of two sorted shingle-hash sets. */

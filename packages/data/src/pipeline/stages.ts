@@ -11,7 +11,7 @@ import { listInputFiles, type InputFile, type StoreResolver } from '../connector
 import { byteLines } from '../connectors/jsonl-reader';
 import { readFile } from '../connectors/read-file';
 import { DataError } from '../data-error';
-import { jaccard, MinHasher, shingleHashes, words } from '../dedup/minhash';
+import { jaccard, MinHasher, shingleHashes, shingleHashesOfWords, words } from '../dedup/minhash';
 import type { CanonicalDocument, RowError } from '../document';
 import type { ManifestFile, ManifestSource, ReadReport } from '../lake/manifest';
 import { mapRecord, mappingFor } from '../profiles';
@@ -42,11 +42,6 @@ export function dedupOptions(plan: RunPlan): { exact?: ExactDedupOptions; near?:
   const exact = plan.steps.find((s) => s.name === 'exact-dedup')?.options as ExactDedupOptions | undefined;
   const near = plan.steps.find((s) => s.name === 'near-dedup')?.options as NearDedupOptions | undefined;
   return { ...(exact ? { exact } : {}), ...(near ? { near } : {}) };
-}
-
-/** The text exact dedup hashes. */
-export function exactKeyText(text: string, on: ExactDedupOptions['on']): string {
-  return on === 'text' ? text : words(text).join(' ');
 }
 
 function hashPair(text: string): [number, number] {
@@ -166,11 +161,14 @@ export async function runExtract(ctx: StageContext, plan: RunPlan, shard: number
         await write(docsOut, `${o}\t${JSON.stringify(doc)}\n`);
         const sig = new Float64Array(3 + bands);
         sig[0] = o;
-        const [hi, lo] = hashPair(exactKeyText(doc.text, exact?.on ?? 'normalized'));
+        // Words are split once, for the exact key and for the shingles.
+        const docWords = words(doc.text);
+        const [hi, lo] = hashPair(exact?.on === 'text' ? doc.text : docWords.join(' '));
         sig[1] = hi;
         sig[2] = lo;
-        if (hasher && near)
-          sig.set(hasher.bandKeys(hasher.signature(shingleHashes(doc.text, near.shingleSize))), 3);
+        if (hasher && near) {
+          sig.set(hasher.bandKeys(hasher.signature(shingleHashesOfWords(docWords, near.shingleSize))), 3);
+        }
         await write(sigsOut, Buffer.from(sig.buffer));
         ctx.onRecords?.('extract', 1, 0);
       }
