@@ -187,6 +187,49 @@ describe('standalone security', () => {
 });
 
 describe('standalone start-up errors', () => {
+  it('refuses a second start on the same data directory, naming it and the running process', async () => {
+    const dataDir = freshDataDir();
+    const first = await startStandalone({ STRATA_DATA_DIR: dataDir });
+    try {
+      const second = spawn(process.execPath, [MAIN], {
+        env: {
+          PATH: process.env['PATH'] ?? '',
+          PORT: '0',
+          STRATA_DATA_DIR: dataDir,
+          STRATA_ADMIN_KEY: ADMIN_KEY,
+        },
+      });
+      let err = '';
+      second.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
+      const code = await new Promise<number | null>((resolve) => second.once('exit', resolve));
+      expect(code).toBe(1);
+      expect(err).toContain(`data directory ${dataDir} is in use by process ${first.child.pid}`);
+      // The first one keeps serving.
+      expect(
+        (await generate(first.url, { inputs: 'still mine', parameters: { max_new_tokens: 1 } })).status,
+      ).toBe(200);
+    } finally {
+      first.child.kill('SIGTERM');
+      await first.exited;
+    }
+  });
+
+  it('takes over the lock a killed process left behind', async () => {
+    const dataDir = freshDataDir();
+    const killed = await startStandalone({ STRATA_DATA_DIR: dataDir });
+    killed.child.kill('SIGKILL');
+    await killed.exited;
+    const next = await startStandalone({ STRATA_DATA_DIR: dataDir });
+    try {
+      expect(
+        (await generate(next.url, { inputs: 'after a crash', parameters: { max_new_tokens: 1 } })).status,
+      ).toBe(200);
+    } finally {
+      next.child.kill('SIGTERM');
+      await next.exited;
+    }
+  });
+
   it('refuses a bad variable with a message that names it', async () => {
     const child = spawn(process.execPath, [MAIN], {
       env: { PATH: process.env['PATH'] ?? '', PORT: 'eighty' },
