@@ -46,10 +46,12 @@ export class RunTracker {
         start_time: Date.now(),
         tags: Object.entries({ ...tags, 'strata.run_id': runId }).map(([key, value]) => ({ key, value })),
       });
-      await client.logBatch({
-        run_id: run.info.run_id,
-        params: Object.entries(textParams).map(([key, value]) => ({ key, value })),
-      });
+      if (Object.keys(textParams).length > 0) {
+        await client.logBatch({
+          run_id: run.info.run_id,
+          params: Object.entries(textParams).map(([key, value]) => ({ key, value })),
+        });
+      }
       return run.info.run_id;
     });
     await this.database.query(
