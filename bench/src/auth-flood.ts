@@ -9,8 +9,10 @@
  *    in the audit chain;
  * 3. the same flood against a second service whose failure budget never runs out (AUTH_FAILURES_PER_MINUTE at
  *    its maximum), so every bad key is looked up and counted.
- * It prints authorised latency percentiles beside the baseline, and how many audit records the flood added.
+ * The flood comes from a separate process. It prints authorised latency percentiles beside the baseline, the
+ * bad requests' statuses, how many audit records the flood added, and whether the chain still verifies.
  */
+import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -62,35 +64,40 @@ async function authorised(url: string): Promise<number[]> {
   return latencies;
 }
 
-async function flood(url: string, stop: { done: boolean }): Promise<Map<number, number>> {
-  const statuses = new Map<number, number>();
-  let next = 0;
-  const headers = (i: number): Record<string, string> =>
-    i % 3 === 0
-      ? {}
-      : i % 3 === 1
-        ? { authorization: `Bearer sk-strata-forged-${i}` }
-        : { 'x-api-key': 'nope' };
-  const client = async () => {
-    while (next < BAD && !stop.done) {
-      const i = next++;
-      const response = await fetch(`${url}/generate`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', ...headers(i) },
-        body: '{"inputs":"x"}',
-      });
-      await response.text();
-      statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1);
-    }
-  };
-  await Promise.all(Array.from({ length: 16 }, client));
-  return statuses;
+/**
+ * The flood runs in a child process, as an attacker's traffic would, so that its HTTP client does not compete with
+ * the server for this process's event loop. It prints the count of each status as JSON when done.
+ */
+const FLOOD_SCRIPT = `
+const [url, total] = process.argv.slice(1);
+const statuses = {};
+let next = 0;
+const headers = (i) => i % 3 === 0 ? {} : i % 3 === 1 ? { authorization: 'Bearer sk-strata-forged-' + i } : { 'x-api-key': 'nope' };
+const client = async () => {
+  while (next < Number(total)) {
+    const i = next++;
+    const r = await fetch(url + '/generate', { method: 'POST', headers: { 'content-type': 'application/json', ...headers(i) }, body: '{"inputs":"x"}' });
+    await r.text();
+    statuses[r.status] = (statuses[r.status] ?? 0) + 1;
+  }
+};
+Promise.all(Array.from({ length: 16 }, client)).then(() => process.stdout.write(JSON.stringify(statuses)));
+`;
+
+async function flood(url: string): Promise<Map<number, number>> {
+  const child = spawn(process.execPath, ['-e', FLOOD_SCRIPT, url, String(BAD)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let out = '';
+  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  if (code !== 0) throw new Error(`the flood process exited with ${code}`);
+  return new Map(Object.entries(JSON.parse(out) as Record<string, number>).map(([k, v]) => [Number(k), v]));
 }
 
 async function phase(service: RunningGenerationService, withFlood: boolean) {
   const before = (await service.governance.audit.search({ limit: 100_000 })).length;
-  const stop = { done: false };
-  const flooding = withFlood ? flood(service.url, stop) : Promise.resolve(new Map<number, number>());
+  const flooding = withFlood ? flood(service.url) : Promise.resolve(new Map<number, number>());
   const latencies = await authorised(service.url);
   const statuses = await flooding;
   await service.governance.flushDenials();
