@@ -604,7 +604,9 @@ async function gpt2Tokenize(config: Gpt2Config): Promise<(text: string) => numbe
       `the model's vocabulary (${config.vocabSize}) is smaller than GPT-2's; pass a tokenize function`,
     );
   }
-  const { encode } = await import('gpt-3-encoder');
+  // A require, not import(): jest runs without --experimental-vm-modules here, and the package is CommonJS.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { encode } = require('gpt-3-encoder') as typeof import('gpt-3-encoder');
   return (text) => encode(text);
 }
 

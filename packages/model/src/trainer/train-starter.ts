@@ -81,7 +81,8 @@ async function sample(
   prompt: string,
   seed: number,
 ): Promise<string> {
-  const { encode, decode } = await import('gpt-3-encoder');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { encode, decode } = require('gpt-3-encoder') as typeof import('gpt-3-encoder');
   const session = await ort.InferenceSession.create(buildGpt2Onnx(config, weights));
   const ids = encode(prompt);
   const random = new SeededRandom(seed, prompt);
