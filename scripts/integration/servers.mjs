@@ -166,7 +166,8 @@ export async function startKafkaMock(dir) {
     let text = '';
     const timer = setTimeout(
       () => reject(new Error(`kcat printed no mock cluster address:\n${text.slice(0, 2000)}`)),
-      20_000,
+      // Generous: on a loaded 2-core machine kcat has been seen to take longer than 20 s to report.
+      60_000,
     );
     const onData = (chunk) => {
       text += chunk.toString();
