@@ -12,9 +12,10 @@ RUN npm install --global pnpm@10.34.8
 WORKDIR /workspace
 COPY package.json pnpm-lock.yaml pnpm-workspace.yaml tsconfig.base.json ./
 COPY packages/ packages/
-COPY apps/model-worker/ apps/model-worker/
-RUN pnpm install --frozen-lockfile --filter "@strata/model-worker..."
-RUN pnpm --filter "@strata/model-worker..." run build
+COPY apps/ apps/
+# Every image's build stage is the same up to here, so Docker's layer cache builds the workspace once for all.
+RUN pnpm install --frozen-lockfile
+RUN pnpm -r run build
 # A pruned production tree: the app, its workspace packages' dist and their production dependencies only.
 RUN pnpm --filter @strata/model-worker deploy --prod --legacy /app
 # Files keep their modes in the image, and the app runs as a user that owns none of them: make them readable

@@ -1,9 +1,24 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, cpSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execForm, parseCopy, parseDockerfile, parseEnv, type DockerStage } from './dockerfile';
 import { REPO_ROOT } from './paths';
+
+/**
+ * Docker's layer cache, emulated: after each RUN, a hard-linked copy of the stage's folder, keyed by the base
+ * image, the build context and every instruction so far. A later Dockerfile with the same prefix starts from
+ * that copy, as `docker build` starts from the cached layer. It lives as long as this process.
+ */
+const layerCache = new Map<string, string>();
+let layerCacheDir: string | undefined;
+
+/** Removes the cached layers. */
+export function clearLayerCache(): void {
+  if (layerCacheDir) rmSync(layerCacheDir, { recursive: true, force: true });
+  layerCacheDir = undefined;
+  layerCache.clear();
+}
 
 /** What `.dockerignore` keeps out of the build context (deploy/docker/<app>.Dockerfile.dockerignore). */
 const IGNORED = new Set(['node_modules', 'dist', '.turbo', '.strata', '.git']);
@@ -43,8 +58,26 @@ export function replayDockerfile(
   let last: EmulatedImage | undefined;
   for (const [index, stage] of stages.entries()) {
     const root = path.join(base, stage.name ?? `stage-${index}`);
-    mkdirSync(root, { recursive: true });
     roots.set(stage, root);
+    const keys: string[] = [];
+    let key = JSON.stringify([context, stage.from]);
+    for (const instruction of stage.instructions)
+      keys.push((key = `${key}\n${instruction.keyword} ${instruction.args}`));
+    // The longest prefix of this stage that an earlier build left in the cache (a stage that copies from
+    // another stage is not cached: its input is not in the key).
+    let cachedThrough = -1;
+    if (!stage.instructions.some((i) => i.keyword === 'COPY' && parseCopy(i.args).from !== undefined))
+      keys.forEach((k, i) => {
+        if (layerCache.has(k)) cachedThrough = i;
+      });
+    if (cachedThrough >= 0) {
+      log(
+        `using the cached layers up to: ${stage.instructions[cachedThrough]!.keyword} ${stage.instructions[cachedThrough]!.args}`,
+      );
+      execFileSync('cp', ['-al', layerCache.get(keys[cachedThrough]!)!, root]);
+    } else {
+      mkdirSync(root, { recursive: true });
+    }
     const bin = path.join(root, '.emulator-bin');
     mkdirSync(bin, { recursive: true });
     let workdir = '/';
@@ -52,8 +85,11 @@ export function replayDockerfile(
     let cmd: string[] = [];
     let healthcheck: string[] = [];
     const env: Record<string, string> = {};
-    for (const instruction of stage.instructions) {
+    for (const [position, instruction] of stage.instructions.entries()) {
       const at = path.join(root, workdir);
+      // Replayed from the cache: only the settings that live outside the filesystem are read again.
+      if (position <= cachedThrough && (instruction.keyword === 'COPY' || instruction.keyword === 'RUN'))
+        continue;
       switch (instruction.keyword) {
         case 'ENV':
           Object.assign(env, parseEnv(instruction.args));
@@ -111,6 +147,12 @@ export function replayDockerfile(
               `${path.basename(file)}:${instruction.line}: RUN ${instruction.args} failed (${result.status}):\n` +
                 `${result.stdout.slice(-4000)}\n${result.stderr.slice(-4000)}`,
             );
+          if (!stage.instructions.some((i) => i.keyword === 'COPY' && parseCopy(i.args).from !== undefined)) {
+            layerCacheDir ??= mkdtempSync(path.join(os.tmpdir(), 'strata-image-layers-'));
+            const layer = path.join(layerCacheDir, String(layerCache.size));
+            execFileSync('cp', ['-al', root, layer]);
+            layerCache.set(keys[position]!, layer);
+          }
           break;
         }
         case 'CMD':

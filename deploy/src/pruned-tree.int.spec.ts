@@ -3,14 +3,17 @@ import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { DEPLOYABLE_APPS, dockerfileOf } from './app-catalog';
 import { startApp } from './app-process';
-import { replayDockerfile, snapshot, type EmulatedImage } from './image-build.testing';
+import { clearLayerCache, replayDockerfile, snapshot, type EmulatedImage } from './image-build.testing';
 
 /**
  * The image bug this catches: a runtime dependency missing from the pruned production tree. Each app's
  * Dockerfile is replayed (install, build, `pnpm deploy --prod`) in a temporary folder, and the pruned tree is
  * started with the image's CMD, ENV and USER, without write access to the app folder that a read-only root
- * filesystem would deny.
+ * filesystem would deny. The images share their build stage up to `pnpm deploy`, and the replay reuses it as
+ * Docker's layer cache would, so the workspace is installed and built once.
  */
+afterAll(clearLayerCache);
+
 describe.each(DEPLOYABLE_APPS)('$name image, replayed from its Dockerfile', (app) => {
   let image: EmulatedImage | undefined;
   afterAll(() => {
@@ -45,5 +48,5 @@ describe.each(DEPLOYABLE_APPS)('$name image, replayed from its Dockerfile', (app
       await running.stop();
     }
     expect(snapshot(appDir)).toBe(before);
-  }, 600_000);
+  }, 900_000);
 });
