@@ -32,7 +32,7 @@ describe('parseStarterCliArgs', () => {
 
   it.each([
     [['--bogus'], /Unknown option '--bogus'/],
-    [['--shape', 'gpt4'], /--shape must be one of starter, distilgpt2; got "gpt4"/],
+    [['--shape', 'gpt4'], /--shape must be one of starter, kjv, distilgpt2; got "gpt4"/],
     [['--dir'], /Option '--dir <value>' argument missing/],
     [['--dir', '--force'], /Option '--dir' argument is ambiguous/],
     [['--dir='], /--dir needs a non-empty value/],
@@ -60,7 +60,7 @@ describe('runStarterCli', () => {
   it('prints the usage for --help and exits 0', async () => {
     const { out, err, io } = capture();
     expect(await runStarterCli(['--help'], {}, io)).toBe(0);
-    expect(out.join('\n')).toMatch(/^Usage: .*--shape starter\|distilgpt2/);
+    expect(out.join('\n')).toMatch(/^Usage: .*--shape starter\|kjv\|distilgpt2/);
     expect(err).toEqual([]);
   });
 

@@ -1,5 +1,5 @@
 /**
- * `node packages/model/dist/starter/cli.js [--dir DIR] [--shape starter|distilgpt2] [--force]`
+ * `node packages/model/dist/starter/cli.js [--dir DIR] [--shape starter|kjv|distilgpt2] [--force]`
  *
  * Builds the local starter model (or says it is up to date). The default folder is `$MODEL_CACHE_DIR`, or
  * `<repo root>/.strata/models` when that is unset. Exit codes: 0 done, 1 build failed, 2 bad arguments.

@@ -11,6 +11,7 @@ import { KV_DELTA_OUTPUT_PREFIX, STARTER_BUILDER_VERSION, type Gpt2Config } from
 import {
   KV_DELTA_MODEL_FILE,
   STARTER_MANIFEST_FILE,
+  STARTER_KJV_SHAPE,
   STARTER_SHAPE,
   ensureStarterModel,
   writeModelFolder,
@@ -191,7 +192,7 @@ describe('the starter model in transformers.js 4', () => {
     env.localModelPath = root;
   });
 
-  it('is byte-for-byte the pinned starter build', async () => {
+  it('is byte-for-byte the pinned starter build, and the pinned KJV-trained starter build', async () => {
     // These hashes pin the output on every machine. If a change to the builder alters them on purpose,
     // bump STARTER_BUILDER_VERSION (so existing folders are rebuilt) and update the hashes.
     // The two transformers.js graphs are still byte-for-byte builder 2's: builder 3 only added the KV-delta
@@ -205,6 +206,18 @@ describe('the starter model in transformers.js 4', () => {
       'onnx/model_kv_delta.onnx': '539b85bbee33fc8b3b48965e44b5ca6cbdb573c1a5a45a63b7b52c7103fb3a02',
       'onnx/model_kv_delta_quantized.onnx':
         '9fa9be6140afe963bf175826a43ae87501d6df356630fddc8854d08d998d1f56',
+    });
+    // The KJV-trained starter is built from the weights in assets/ (pnpm train:starter); these hashes change
+    // when those weights are retrained.
+    const kjv = await ensureStarterModel(path.join(scratch, 'kjv'), STARTER_KJV_SHAPE);
+    expect(
+      Object.fromEntries(kjv.files.filter((f) => f.path.startsWith('onnx/')).map((f) => [f.path, f.sha256])),
+    ).toEqual({
+      'onnx/model.onnx': 'f25b47af2a491a149f85aa366d5fb779c58cc209c6e62ee4afe17238f68fb693',
+      'onnx/model_quantized.onnx': '262dc69dc1cd5145662b745a93abe42acef1f2ba2f168317921ce74b762574cd',
+      'onnx/model_kv_delta.onnx': '87bb371bba5851629361c5351b82489cd3c37bc049bf9193f0e317b516a5501e',
+      'onnx/model_kv_delta_quantized.onnx':
+        '1c2f98843bab6fdebfe47548f98e13293f2ed90aa3a9648f53a4e7413a4ed873',
     });
     expect(STARTER_BUILDER_VERSION).toBe('3');
   });

@@ -20,6 +20,7 @@ import {
 } from './gpt2-onnx';
 import { GPT2_VOCAB_SIZE, buildGpt2TokenizerFiles } from './gpt2-tokenizer';
 import { littleEndianBytes } from './onnx-graph-builder';
+import { unpackGpt2WeightsQ8 } from '../trainer/starter-weights';
 import { StarterModelError } from './starter-model-error';
 
 /** The build manifest written last into every model folder; its presence marks a complete build. */
@@ -44,7 +45,18 @@ export interface StarterModelShape {
    * `onnx/model_kv_delta_quantized.onnx`.
    */
   readonly quantized: boolean;
+  /**
+   * Trained weights to build from instead of the seeded initialisation: a file written by `pnpm train:starter`
+   * (int8 per row in safetensors, see the trainer's `packGpt2WeightsQ8`).
+   */
+  readonly trainedWeightsFile?: string;
 }
+
+/** The starter model's trained weights, shipped in the package (`packages/model/assets`). */
+export const STARTER_TRAINED_WEIGHTS_FILE = path.resolve(
+  __dirname,
+  '../../assets/starter-gpt2/weights.q8.safetensors',
+);
 
 const GPT2_TOKENS = {
   vocabSize: GPT2_VOCAB_SIZE,
@@ -55,13 +67,26 @@ const GPT2_TOKENS = {
 /**
  * The default local model: GPT-2's tokenizer and context (1,024) with 2 layers, 2 heads and n_embd 64,
  * about 3.4M parameters (95% of them the embedding), so it builds and generates fast. Its weights are an
- * untrained initialisation: output is fluent-looking noise, useful for wiring and load tests.
+ * untrained initialisation: output is fluent-looking noise, useful for wiring and load tests. The same shape
+ * trained on the King James Bible is {@link STARTER_KJV_SHAPE}.
  */
 export const STARTER_SHAPE: StarterModelShape = {
   modelId: 'strata/starter-gpt2',
   config: { ...GPT2_TOKENS, nPositions: 1024, nEmbd: 64, nLayer: 2, nHead: 2, layerNormEpsilon: 1e-5 },
   seed: 1234,
   quantized: true,
+};
+
+/**
+ * The starter shape with weights trained by Strata's own trainer on the King James Bible (`pnpm train:starter`;
+ * corpus, held-out perplexity and samples in `assets/starter-gpt2/training.json`). It writes KJV-flavoured
+ * English rather than noise. Serve it with `MODEL_ID=strata/starter-gpt2-kjv` after
+ * `pnpm setup:model --shape kjv`.
+ */
+export const STARTER_KJV_SHAPE: StarterModelShape = {
+  ...STARTER_SHAPE,
+  modelId: 'strata/starter-gpt2-kjv',
+  trainedWeightsFile: STARTER_TRAINED_WEIGHTS_FILE,
 };
 
 /** distilgpt2's shape (6 layers, 12 heads, n_embd 768; about 82M parameters) with untrained weights, for realistic load and speed. */
@@ -75,6 +100,7 @@ export const DISTILGPT2_SHAPE: StarterModelShape = {
 /** The shapes by the names the CLI accepts. */
 export const STARTER_MODEL_SHAPES = {
   starter: STARTER_SHAPE,
+  kjv: STARTER_KJV_SHAPE,
   distilgpt2: DISTILGPT2_SHAPE,
 } as const satisfies Record<string, StarterModelShape>;
 export type StarterModelShapeName = keyof typeof STARTER_MODEL_SHAPES;
@@ -223,6 +249,10 @@ export async function ensureStarterModel(
   options: { readonly force?: boolean } = {},
 ): Promise<EnsureStarterModelResult> {
   const dir = modelDir(rootDir, shape.modelId);
+  const weights =
+    shape.trainedWeightsFile === undefined
+      ? undefined
+      : await readTrainedWeights(shape.config, shape.trainedWeightsFile);
   if (options.force !== true) {
     const existing = await readManifest(dir);
     const expectedKey = computeBuildKey({
@@ -230,7 +260,7 @@ export async function ensureStarterModel(
       config: shape.config,
       seed: shape.seed,
       quantized: shape.quantized,
-      weightsSha256: null,
+      weightsSha256: weights === undefined ? null : hashWeights(shape.config, weights),
     });
     if (
       existing !== undefined &&
@@ -251,8 +281,22 @@ export async function ensureStarterModel(
     config: shape.config,
     seed: shape.seed,
     quantized: shape.quantized,
+    ...(weights === undefined ? {} : { weights }),
   });
   return { status: 'built', ...written };
+}
+
+async function readTrainedWeights(config: Gpt2Config, file: string): Promise<Gpt2Weights> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await fs.readFile(file);
+  } catch {
+    throw new StarterModelError(
+      'config_invalid',
+      `trained starter weights ${file} are missing; restore them from the repository or run pnpm train:starter`,
+    );
+  }
+  return unpackGpt2WeightsQ8(config, bytes);
 }
 
 /** `config.json` in Hugging Face's GPT2Config vocabulary. Dropout values are GPT-2's training defaults. */

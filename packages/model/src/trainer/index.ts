@@ -51,4 +51,6 @@ export {
   type PeftAdapter,
 } from './peft-adapter';
 export { readSafetensors, writeSafetensors, type SafetensorsTensor } from './safetensors';
+export { packGpt2WeightsQ8, unpackGpt2WeightsQ8 } from './starter-weights';
+export { STARTER_CORPUS, STARTER_TRAINING, chaptersOf } from './train-starter';
 export { TrainerError, type TrainerErrorCode } from './trainer-error';
