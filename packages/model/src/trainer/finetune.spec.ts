@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { encode } from 'gpt-3-encoder';
 import * as ort from 'onnxruntime-node';
 
 import { buildGpt2Onnx, initGpt2Weights, type Gpt2Config } from '../starter/gpt2-onnx';
@@ -180,7 +181,6 @@ describe('finetune (LoRA)', () => {
     const merged = first.mergedModelDir ?? '';
     const folder = await readGpt2ModelFolder(merged);
     expect(folder.config).toEqual(config);
-    const { encode } = await import('gpt-3-encoder');
     const heldOut = corpus(12, 1000).flatMap((t) => [...encode(t), 50256]);
     await fs.mkdir(path.join(root, 'base', 'onnx'), { recursive: true });
     await fs.writeFile(path.join(root, 'base', 'onnx', 'model.onnx'), buildGpt2Onnx(config, weights));

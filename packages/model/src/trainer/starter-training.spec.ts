@@ -2,6 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { encode } from 'gpt-3-encoder';
 import * as ort from 'onnxruntime-node';
 
 import { buildGpt2Onnx, initGpt2Weights, type Gpt2Weights } from '../starter/gpt2-onnx';
@@ -84,7 +85,6 @@ describe('the trained starter model', () => {
   });
 
   it('has a far lower perplexity than the untrained initialisation on held-out scripture', async () => {
-    const { encode } = await import('gpt-3-encoder');
     const ids = encode(HELD_OUT);
     const trained = await perplexity(unpackGpt2WeightsQ8(STARTER_SHAPE.config, bytes), ids);
     const untrained = await perplexity(initGpt2Weights(STARTER_SHAPE.config, STARTER_SHAPE.seed), ids);
