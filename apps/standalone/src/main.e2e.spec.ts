@@ -3,7 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startGenerationService } from '@strata/application';
-import { STARTER_SHAPE } from '@strata/model';
+import { FALLBACK_STARTER_SHAPE } from '@strata/model';
 
 /** The standalone as a user runs it: `node apps/standalone/dist/main.js`, offline, with default settings. */
 interface Standalone {
@@ -87,7 +87,7 @@ describe('standalone (offline, default configuration)', () => {
     const root = (await (await fetch(`${standalone.url}/`)).json()) as Record<string, any>;
     expect(root).toMatchObject({
       status: 'ok',
-      model: STARTER_SHAPE.modelId,
+      model: FALLBACK_STARTER_SHAPE.modelId,
       fallback: { requested_model: 'Xenova/distilgpt2' },
     });
     expect(root['fallback'].message).toContain('starter');
@@ -104,7 +104,7 @@ describe('standalone (offline, default configuration)', () => {
         PORT: '0',
         HOST: '127.0.0.1',
         LOG_LEVEL: 'silent',
-        MODEL_ID: STARTER_SHAPE.modelId,
+        MODEL_ID: FALLBACK_STARTER_SHAPE.modelId,
         MODEL_CACHE_DIR: MODEL_DIR,
         MODEL_OFFLINE: 'true',
         STRATA_DATA_DIR: freshDataDir(),

@@ -6,7 +6,13 @@ import type { ModelConfig } from './model-config';
 import { ModelError } from './model-error';
 import type { KvOutputs } from './engine/kv-cache';
 import { ensureDerivedKvDelta } from './kv-delta-derive';
-import { ensureStarterModel, KV_DELTA_MODEL_FILE, STARTER_SHAPE } from './starter';
+import { ensureStarterModel, KV_DELTA_MODEL_FILE, STARTER_KJV_SHAPE } from './starter';
+
+/**
+ * What MODEL_FALLBACK=starter serves: the starter shape with the weights Strata's trainer learned from the King
+ * James Bible, so a machine without the Hub answers in English rather than noise.
+ */
+export const FALLBACK_STARTER_SHAPE = STARTER_KJV_SHAPE;
 
 /** A model and its tokenizer, loaded once and shared by every request. */
 export interface LoadedModel {
@@ -49,10 +55,10 @@ export async function loadModel(config: ModelConfig, logger: Logger): Promise<Lo
     }
     logger.warn(
       { requestedModel: config.MODEL_ID, reason },
-      `Could not load ${config.MODEL_ID}; serving the bundled starter model ${STARTER_SHAPE.modelId} instead (MODEL_FALLBACK=starter)`,
+      `Could not load ${config.MODEL_ID}; serving the bundled starter model ${FALLBACK_STARTER_SHAPE.modelId} instead (MODEL_FALLBACK=starter)`,
     );
-    await ensureStarterModel(root);
-    const loaded = await loadFrom(STARTER_SHAPE.modelId, 'main', config, root, logger);
+    await ensureStarterModel(root, FALLBACK_STARTER_SHAPE);
+    const loaded = await loadFrom(FALLBACK_STARTER_SHAPE.modelId, 'main', config, root, logger);
     return { ...loaded, fallback: { requestedId: config.MODEL_ID, reason } };
   }
 }
