@@ -42,8 +42,8 @@ describe.each(DEPLOYABLE_APPS)('$name image, replayed from its Dockerfile', (app
         encoding: 'utf8',
       });
       expect({ status: health.status, stderr: health.stderr }).toEqual({ status: 0, stderr: '' });
-      const root = await fetch(`${running.url}/`);
-      expect(root.status).toBe(200);
+      const live = await fetch(`${running.url}/health/live`);
+      expect(live.status).toBe(200);
     } finally {
       await running.stop();
     }
