@@ -1,4 +1,3 @@
-import { createServer, type Server } from 'node:http';
 import { z } from 'zod';
 import {
   backboneEnvSchema,
@@ -9,6 +8,7 @@ import {
   env,
   loadConfig,
   LOG_LEVELS,
+  startProbeServer,
   type Environment,
   type Logger,
 } from '@strata/platform';
@@ -49,33 +49,8 @@ export async function startDataWorkerService(options: {
   loadConfig(backboneEnvSchema, options.env);
   const logger = createLogger({ name: service, level: config.LOG_LEVEL });
   const metrics = createMetricsRegistry({ defaultLabels: { service } });
-  let ready = false;
-  const server: Server = createServer((request, response) => {
-    const route = (request.url ?? '/').split('?')[0];
-    if (request.method === 'GET' && route === '/health/live') {
-      response.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"live"}');
-    } else if (request.method === 'GET' && route === '/health/ready') {
-      response
-        .writeHead(ready ? 200 : 503, { 'content-type': 'application/json' })
-        .end(JSON.stringify({ status: ready ? 'ready' : 'starting' }));
-    } else if (request.method === 'GET' && route === '/metrics') {
-      metrics.metrics().then(
-        (text) => response.writeHead(200, { 'content-type': metrics.contentType }).end(text),
-        () => response.writeHead(500).end(),
-      );
-    } else {
-      response
-        .writeHead(404, { 'content-type': 'application/json' })
-        .end('{"error":{"code":"not_found","message":"unknown route"}}');
-    }
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.PORT, config.HOST, () => resolve());
-  });
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : config.PORT;
-  const url = `http://${config.HOST === '0.0.0.0' ? '127.0.0.1' : config.HOST}:${port}`;
+  const probes = await startProbeServer({ port: config.PORT, host: config.HOST, metrics });
+  const url = probes.url;
   const bus = createEventBus(config, { metrics, logger });
   // Stage tasks are consumed through a Kafka client of their own, so the two consumer groups of a replica
   // rebalance independently.
@@ -100,21 +75,21 @@ export async function startDataWorkerService(options: {
   } catch (error) {
     await bus.close().catch(() => undefined);
     if (stageBus !== bus) await stageBus.close().catch(() => undefined);
-    server.close();
+    await probes.close();
     throw error;
   }
-  ready = true;
+  probes.setReady(true);
   logger.info({ url, eventBus: config.EVENT_BUS }, 'data worker ready');
   return {
     url,
     worker,
     logger,
     close: async () => {
-      ready = false;
+      probes.setReady(false);
       await worker.close();
       await bus.close();
       if (stageBus !== bus) await stageBus.close();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await probes.close();
     },
   };
 }

@@ -21,3 +21,4 @@ export * from './local-object-store';
 export * from './s3-object-store';
 export * from './backbone-config';
 export * from './data-dir-lock';
+export * from './probe-server';

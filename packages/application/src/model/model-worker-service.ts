@@ -1,4 +1,3 @@
-import { createServer, type Server } from 'node:http';
 import path from 'node:path';
 import { z } from 'zod';
 import { createDatasetLake } from '@strata/data';
@@ -11,6 +10,7 @@ import {
   env,
   loadConfig,
   LOG_LEVELS,
+  startProbeServer,
   type Environment,
   type Logger,
 } from '@strata/platform';
@@ -53,29 +53,8 @@ export async function startModelWorkerService(options: {
   const backbone = loadConfig(backboneEnvSchema, options.env);
   const logger = createLogger({ name: service, level: config.LOG_LEVEL });
   const metrics = createMetricsRegistry({ defaultLabels: { service } });
-  let ready = false;
-  const server: Server = createServer((request, response) => {
-    const route = (request.url ?? '/').split('?')[0];
-    const json = (status: number, body: unknown) =>
-      response.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
-    if (request.method === 'GET' && route === '/health/live') json(200, { status: 'ok' });
-    else if (request.method === 'GET' && route === '/health/ready')
-      json(ready ? 200 : 503, { status: ready ? 'ready' : 'starting' });
-    else if (request.method === 'GET' && route === '/metrics') {
-      metrics.metrics().then(
-        (text) => response.writeHead(200, { 'content-type': metrics.contentType }).end(text),
-        () => response.writeHead(500).end(),
-      );
-    } else json(404, { error: { code: 'not_found', message: 'unknown route' } });
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.PORT, config.HOST, () => resolve());
-  });
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : config.PORT;
-  const url = `http://${config.HOST === '0.0.0.0' ? '127.0.0.1' : config.HOST}:${port}`;
-  const closeServer = () => new Promise<void>((resolve) => server.close(() => resolve()));
+  const probes = await startProbeServer({ port: config.PORT, host: config.HOST, metrics });
+  const url = probes.url;
   try {
     const runtime = await openPlatformRuntime(backbone, logger, metrics);
     const governance = await createGovernance(runtime.database, config, {
@@ -102,22 +81,22 @@ export async function startModelWorkerService(options: {
       workDir: path.resolve(config.TRAIN_WORK_DIR),
     });
     await worker.start();
-    ready = true;
+    probes.setReady(true);
     logger.info({ url, trainer: config.TRAINER, datasets: config.TRAIN_DATASETS }, 'model worker ready');
     return {
       url,
       worker,
       logger,
       close: async () => {
-        ready = false;
+        probes.setReady(false);
         await worker.close();
         await governance.audit.drain();
         await runtime.close();
-        await closeServer();
+        await probes.close();
       },
     };
   } catch (error) {
-    await closeServer();
+    await probes.close();
     throw error;
   }
 }
