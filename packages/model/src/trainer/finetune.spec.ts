@@ -9,6 +9,7 @@ import { buildGpt2Onnx, initGpt2Weights, type Gpt2Config } from '../starter/gpt2
 import { GPT2_VOCAB_SIZE } from '../starter/gpt2-tokenizer';
 import { SeededRandom } from '../starter/seeded-random';
 import { finetune, type FinetuneOptions, type TrainingProgress } from './finetune';
+import { fullPassFeeds, nextTokenLoss } from './full-pass';
 import { buildGpt2TrainingGraph } from './gpt2-training-graph';
 import { initLoraWeights, loraModules, mergeLora, type LoraConfig } from './lora';
 import { readGpt2ModelFolder } from './model-folder-reader';
@@ -66,9 +67,6 @@ const baseOptions = (outputDir: string, overrides: Partial<FinetuneOptions> = {}
   ...overrides,
 });
 
-// Read once: a global lookup per element is slow under Jest's vm context.
-const { exp, log } = Math;
-
 /** Mean token loss of a servable model folder's `onnx/model.onnx` on `texts` (the served artifact itself). */
 async function servedModelLoss(modelDir: string, tokens: readonly number[]): Promise<number> {
   const session = await ort.InferenceSession.create(path.join(modelDir, 'onnx', 'model.onnx'));
@@ -77,39 +75,11 @@ async function servedModelLoss(modelDir: string, tokens: readonly number[]): Pro
   let count = 0;
   for (let start = 0; start + 1 < tokens.length; start += S) {
     const ids = tokens.slice(start, start + S + 1);
-    const n = ids.length - 1;
-    const feeds: Record<string, ort.Tensor> = {
-      input_ids: new ort.Tensor('int64', BigInt64Array.from(ids.slice(0, n), BigInt), [1, n]),
-      attention_mask: new ort.Tensor('int64', new BigInt64Array(n).fill(1n), [1, n]),
-      position_ids: new ort.Tensor(
-        'int64',
-        BigInt64Array.from({ length: n }, (_, i) => BigInt(i)),
-        [1, n],
-      ),
-    };
-    for (let i = 0; i < config.nLayer; i++) {
-      for (const kind of ['key', 'value']) {
-        feeds[`past_key_values.${i}.${kind}`] = new ort.Tensor('float32', new Float32Array(), [
-          1,
-          config.nHead,
-          0,
-          16,
-        ]);
-      }
-    }
+    const feeds = fullPassFeeds(config, ids.slice(0, ids.length - 1));
     const logits = (await session.run(feeds))['logits']?.data as Float32Array;
-    const V = config.vocabSize;
-    for (let t = 0; t < n; t++) {
-      let max = -Infinity;
-      for (let v = 0; v < V; v++) {
-        const x = logits[t * V + v] ?? 0;
-        if (x > max) max = x;
-      }
-      let sum = 0;
-      for (let v = 0; v < V; v++) sum += exp((logits[t * V + v] ?? 0) - max);
-      total += max + log(sum) - (logits[t * V + (ids[t + 1] ?? 0)] ?? 0);
-      count++;
-    }
+    const loss = nextTokenLoss(logits, ids, config.vocabSize);
+    total += loss.total;
+    count += loss.count;
   }
   await session.release();
   return total / count;

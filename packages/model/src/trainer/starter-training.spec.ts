@@ -8,6 +8,7 @@ import * as ort from 'onnxruntime-node';
 import { buildGpt2Onnx, initGpt2Weights, type Gpt2Weights } from '../starter/gpt2-onnx';
 import { STARTER_KJV_SHAPE as STARTER_SHAPE, STARTER_TRAINED_WEIGHTS_FILE } from '../starter/starter-model';
 import { DEFAULT_TRAINING_CONFIG } from './finetune';
+import { fullPassFeeds, nextTokenLoss } from './full-pass';
 import { unpackGpt2WeightsQ8 } from './starter-weights';
 import { STARTER_CORPUS, STARTER_TRAINING } from './train-starter';
 
@@ -32,47 +33,14 @@ const HELD_OUT =
   'out of the holy city, and from the things which are written in this book.\nHe which testifieth these things ' +
   'saith, Surely I come quickly. Amen. Even so, come, Lord Jesus.\nThe grace of our Lord Jesus Christ be with you all. Amen.';
 
-// Read once: a global lookup per element is slow under Jest's vm context.
-const { exp, log } = Math;
-
 async function perplexity(weights: Gpt2Weights, ids: readonly number[]): Promise<number> {
   const { config } = STARTER_SHAPE;
   const session = await ort.InferenceSession.create(buildGpt2Onnx(config, weights));
-  const n = ids.length - 1;
-  const feeds: Record<string, ort.Tensor> = {
-    input_ids: new ort.Tensor('int64', BigInt64Array.from(ids.slice(0, n), BigInt), [1, n]),
-    attention_mask: new ort.Tensor('int64', new BigInt64Array(n).fill(1n), [1, n]),
-    position_ids: new ort.Tensor(
-      'int64',
-      BigInt64Array.from({ length: n }, (_, i) => BigInt(i)),
-      [1, n],
-    ),
-  };
-  for (let i = 0; i < config.nLayer; i++) {
-    for (const kind of ['key', 'value']) {
-      feeds[`past_key_values.${i}.${kind}`] = new ort.Tensor('float32', new Float32Array(), [
-        1,
-        config.nHead,
-        0,
-        32,
-      ]);
-    }
-  }
+  const feeds = fullPassFeeds(config, ids.slice(0, ids.length - 1));
   const logits = (await session.run(feeds))['logits']?.data as Float32Array;
   await session.release();
-  const V = config.vocabSize;
-  let total = 0;
-  for (let t = 0; t < n; t++) {
-    let max = -Infinity;
-    for (let v = 0; v < V; v++) {
-      const x = logits[t * V + v] ?? 0;
-      if (x > max) max = x;
-    }
-    let sum = 0;
-    for (let v = 0; v < V; v++) sum += exp((logits[t * V + v] ?? 0) - max);
-    total += max + log(sum) - (logits[t * V + (ids[t + 1] ?? 0)] ?? 0);
-  }
-  return exp(total / n);
+  const { total, count } = nextTokenLoss(logits, ids, config.vocabSize);
+  return Math.exp(total / count);
 }
 
 describe('the trained starter model', () => {

@@ -11,6 +11,7 @@ import { writeFileAtomic } from '../starter/atomic-write';
 import { SeededRandom } from '../starter/seeded-random';
 import { STARTER_SHAPE } from '../starter/starter-model';
 import { finetune, type TrainingConfig } from './finetune';
+import { fullPassFeeds } from './full-pass';
 import { packGpt2WeightsQ8, unpackGpt2WeightsQ8 } from './starter-weights';
 
 /**
@@ -86,28 +87,9 @@ async function sample(
   const session = await ort.InferenceSession.create(buildGpt2Onnx(config, weights));
   const ids = encode(prompt);
   const random = new SeededRandom(seed, prompt);
-  const D = config.nEmbd / config.nHead;
   for (let step = 0; step < 40; step++) {
     const n = ids.length;
-    const feeds: Record<string, ort.Tensor> = {
-      input_ids: new ort.Tensor('int64', BigInt64Array.from(ids, BigInt), [1, n]),
-      attention_mask: new ort.Tensor('int64', new BigInt64Array(n).fill(1n), [1, n]),
-      position_ids: new ort.Tensor(
-        'int64',
-        BigInt64Array.from({ length: n }, (_, i) => BigInt(i)),
-        [1, n],
-      ),
-    };
-    for (let i = 0; i < config.nLayer; i++) {
-      for (const kind of ['key', 'value']) {
-        feeds[`past_key_values.${i}.${kind}`] = new ort.Tensor('float32', new Float32Array(), [
-          1,
-          config.nHead,
-          0,
-          D,
-        ]);
-      }
-    }
+    const feeds = fullPassFeeds(config, ids);
     const logits = (await session.run(feeds))['logits']?.data as Float32Array;
     const V = config.vocabSize;
     const last = Array.from(logits.subarray((n - 1) * V, n * V));
