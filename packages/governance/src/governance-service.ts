@@ -190,6 +190,18 @@ export class GovernanceService {
     return Promise.resolve();
   }
 
+  /** Records an administrative action a caller performed (key, data, registry and feedback operations). */
+  recordAdminAction(caller: Caller, action: string, details: Record<string, unknown>): Promise<unknown> {
+    return this.record({
+      recordClass: 'admin',
+      action,
+      outcome: 'allowed',
+      keyId: caller.principal.keyId,
+      tenant: caller.principal.tenant,
+      details,
+    });
+  }
+
   private policyFor(keyId: string, stored: unknown): CompiledGuardrails {
     if (stored === null || stored === undefined) return this.defaultGuardrails;
     let compiled = this.compiled.get(keyId);

@@ -41,7 +41,7 @@ export class DataController {
     }
     if (!name) throw new StrataError('validation_failed', 'the file name is required: ?name=FILE', 'name');
     const stored = await this.data.upload(uploadId, name, body);
-    await this.audit(caller, 'data.upload', {
+    await this.options.governance.recordAdminAction(caller, 'data.upload', {
       input: stored.input,
       bytes: stored.bytes,
       sha256: stored.sha256,
@@ -54,7 +54,10 @@ export class DataController {
   @HttpCode(202)
   async ingest(@Body() body: unknown, @CurrentCaller() caller: Caller) {
     const status = await this.data.requestIngest(body, caller.principal.keyId);
-    await this.audit(caller, 'data.ingest.request', { request_id: status.requestId, status: status.status });
+    await this.options.governance.recordAdminAction(caller, 'data.ingest.request', {
+      request_id: status.requestId,
+      status: status.status,
+    });
     return status;
   }
 
@@ -103,7 +106,7 @@ export class DataController {
     @Res() reply: FastifyReply,
   ): Promise<void> {
     await this.data.show(versionId);
-    await this.audit(caller, 'data.export', { version_id: versionId });
+    await this.options.governance.recordAdminAction(caller, 'data.export', { version_id: versionId });
     reply.hijack();
     reply.raw.writeHead(200, { 'content-type': 'application/x-ndjson; charset=utf-8' });
     try {
@@ -133,17 +136,6 @@ export class DataController {
       },
     });
     return result;
-  }
-
-  private audit(caller: Caller, action: string, details: Record<string, unknown>) {
-    return this.options.governance.record({
-      recordClass: 'admin',
-      action,
-      outcome: 'allowed',
-      keyId: caller.principal.keyId,
-      tenant: caller.principal.tenant,
-      details,
-    });
   }
 }
 

@@ -68,7 +68,7 @@ export class AdminController {
   async createKey(@Body() body: unknown, @CurrentCaller() caller: Caller): Promise<CreatedKey> {
     const input = parseBody(CreateKeySchema, body);
     const { apiKey, record } = await this.governance.keys.create(input, caller.principal.keyId);
-    await this.admin(caller, 'keys.create', {
+    await this.governance.recordAdminAction(caller, 'keys.create', {
       key_id: record.keyId,
       tenant: record.tenant,
       roles: record.roles,
@@ -86,7 +86,7 @@ export class AdminController {
   @Requires('keys.manage')
   async revokeKey(@Param('keyId') keyId: string, @CurrentCaller() caller: Caller) {
     const record = await this.governance.keys.revoke(keyId);
-    await this.admin(caller, 'keys.revoke', { key_id: keyId });
+    await this.governance.recordAdminAction(caller, 'keys.revoke', { key_id: keyId });
     return { key: view(record) };
   }
 
@@ -105,7 +105,7 @@ export class AdminController {
     @Res() reply: FastifyReply,
   ): Promise<void> {
     const filter = auditQuery(query);
-    await this.admin(caller, 'audit.export', { filter: JSON.stringify(query ?? {}) });
+    await this.governance.recordAdminAction(caller, 'audit.export', { filter: JSON.stringify(query ?? {}) });
     reply.hijack();
     reply.raw.writeHead(200, { 'content-type': 'application/x-ndjson; charset=utf-8' });
     await this.governance.audit.exportJsonl(filter, (line) => {
@@ -119,7 +119,10 @@ export class AdminController {
   @HttpCode(200)
   async verify(@CurrentCaller() caller: Caller) {
     const report = await this.governance.audit.verify();
-    await this.admin(caller, 'audit.verify', { ok: report.ok, records: report.records });
+    await this.governance.recordAdminAction(caller, 'audit.verify', {
+      ok: report.ok,
+      records: report.records,
+    });
     return report;
   }
 
@@ -138,16 +141,5 @@ export class AdminController {
     return {
       purged: await this.governance.audit.applyRetention(this.options.retentionDays, caller.principal),
     };
-  }
-
-  private admin(caller: Caller, action: string, details: Record<string, unknown>) {
-    return this.governance.record({
-      recordClass: 'admin',
-      action,
-      outcome: 'allowed',
-      keyId: caller.principal.keyId,
-      tenant: caller.principal.tenant,
-      details,
-    });
   }
 }

@@ -168,13 +168,9 @@ export class ModelController {
       throw new StrataError('validation_failed', 'since: must be an ISO-8601 timestamp', 'since');
     }
     const examples = await this.model.feedback.examples(from ? { since: from } : {});
-    await this.options.governance.record({
-      recordClass: 'admin',
-      action: 'feedback.export',
-      outcome: 'allowed',
-      keyId: caller.principal.keyId,
-      tenant: caller.principal.tenant,
-      details: { examples: examples.length, since: since ?? null },
+    await this.options.governance.recordAdminAction(caller, 'feedback.export', {
+      examples: examples.length,
+      since: since ?? null,
     });
     void reply
       .type('application/x-ndjson')
