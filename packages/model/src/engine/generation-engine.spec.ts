@@ -136,11 +136,13 @@ describe('GenerationEngine', () => {
   });
 
   it('fails a request that waited past its deadline', async () => {
-    const engine = new GenerationEngine(generator.loaded, limits({ maxBatchSize: 1, queueTimeoutMs: 1 }));
-    const busy = collect(engine.submit(request('busy', { max_new_tokens: 40 })));
+    // The busy request is admitted in the same tick it is submitted; the late one then waits behind its 200
+    // decode steps, far longer than the deadline. (A 1 ms deadline could expire the busy one on a loaded machine.)
+    const engine = new GenerationEngine(generator.loaded, limits({ maxBatchSize: 1, queueTimeoutMs: 20 }));
+    const busy = collect(engine.submit(request('busy', { max_new_tokens: 200 })));
     const late = collect(engine.submit(request('late')));
     await expect(late).rejects.toMatchObject({ code: 'queue_timeout' });
-    expect((await busy).length).toBe(40);
+    expect((await busy).length).toBe(200);
   });
 
   it('admits within the token budget and rejects what can never fit', async () => {
