@@ -9,7 +9,8 @@ beforeAll(async () => {
     env: await starterServiceEnv({
       MAX_BATCH_SIZE: '1',
       MAX_QUEUED_REQUESTS: '1',
-      MAX_NEW_TOKENS_CAP: '256',
+      MAX_INPUT_TOKENS: '24',
+      MAX_NEW_TOKENS_CAP: '1000',
     }),
   });
 });
@@ -49,17 +50,19 @@ describe('cancellation', () => {
     const response = await fetch(`${service.url}/generate_stream`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', ...ADMIN_HEADERS },
-      body: JSON.stringify({ inputs: 'stream then vanish', parameters: { max_new_tokens: 256 } }),
+      body: JSON.stringify({ inputs: 'stream then vanish', parameters: { max_new_tokens: 1000 } }),
       signal: controller.signal,
     });
     const reader = response.body!.getReader();
     const first = new TextDecoder().decode((await reader.read()).value);
     expect(first).toMatch(/^data: \{"index":1,"token":/);
     controller.abort();
-    // The engine notices at its next step; the in-flight gauge returns to 0 long before 256 tokens.
+    // The engine notices at its next step; the in-flight gauge returns to 0 long before 1,000 tokens. (The first
+    // event can come many tokens in: the output guard holds back text that could still become an entity, and
+    // the starter's noise has many capitalised words. 1,000 leaves room for that on a slow machine.)
     while ((await metric('strata_in_flight_requests')) !== 0) await new Promise((r) => setTimeout(r, 5));
     const generated = (await metric('strata_generated_tokens_total')) - before;
-    expect(generated).toBeLessThan(256);
+    expect(generated).toBeLessThan(1000);
     // The freed slot serves the next request.
     expect((await generate({ inputs: 'next', parameters: { max_new_tokens: 2 } })).status).toBe(200);
   });
