@@ -184,6 +184,9 @@ const errors = (...statuses: number[]) =>
   );
 
 const TAGS = ['Models'];
+const pathParam = (name: string) => ({ name, in: 'path', required: true, schema: { type: 'string' } });
+const NAME_PARAM = pathParam('name');
+const ALIAS_PARAM = pathParam('alias');
 documentRoute('get', '/models', {
   summary: 'List registered models with their latest version and aliases',
   tags: TAGS,
@@ -192,34 +195,25 @@ documentRoute('get', '/models', {
 documentRoute('get', '/models/{name}', {
   summary: 'A registered model: every version with artifacts, checksums, lineage, metrics, gate and aliases',
   tags: TAGS,
-  parameters: [{ name: 'name', in: 'path', required: true, schema: { type: 'string' } }],
+  parameters: [NAME_PARAM],
   responses: { '200': { description: '`{name, versions}`' }, ...errors(401, 403, 404) },
 });
 documentRoute('get', '/models/{name}/versions/{ref}', {
   summary: 'One version, by number or alias (`champion` or `@champion`)',
   tags: TAGS,
-  parameters: [
-    { name: 'name', in: 'path', required: true, schema: { type: 'string' } },
-    { name: 'ref', in: 'path', required: true, schema: { type: 'string' } },
-  ],
+  parameters: [NAME_PARAM, pathParam('ref')],
   responses: { '200': { description: 'the version' }, ...errors(401, 403, 404) },
 });
 documentRoute('get', '/models/{name}/aliases/{alias}/history', {
   summary: "An alias's moves, newest first",
   tags: TAGS,
-  parameters: [
-    { name: 'name', in: 'path', required: true, schema: { type: 'string' } },
-    { name: 'alias', in: 'path', required: true, schema: { type: 'string' } },
-  ],
+  parameters: [NAME_PARAM, ALIAS_PARAM],
   responses: { '200': { description: '`{moves}`' }, ...errors(401, 403) },
 });
 documentRoute('post', '/models/{name}/aliases/{alias}', {
   summary: 'Point an alias at a version once it proved it loads (audited; publishes model.version.promoted)',
   tags: TAGS,
-  parameters: [
-    { name: 'name', in: 'path', required: true, schema: { type: 'string' } },
-    { name: 'alias', in: 'path', required: true, schema: { type: 'string' } },
-  ],
+  parameters: [NAME_PARAM, ALIAS_PARAM],
   requestBody: {
     required: true,
     content: { 'application/json': { schema: z.toJSONSchema(PromoteSchema) as Record<string, unknown> } },
@@ -232,10 +226,7 @@ documentRoute('post', '/models/{name}/aliases/{alias}', {
 documentRoute('post', '/models/{name}/aliases/{alias}/rollback', {
   summary: 'Move an alias back to the version it held before its last move',
   tags: TAGS,
-  parameters: [
-    { name: 'name', in: 'path', required: true, schema: { type: 'string' } },
-    { name: 'alias', in: 'path', required: true, schema: { type: 'string' } },
-  ],
+  parameters: [NAME_PARAM, ALIAS_PARAM],
   requestBody: {
     required: true,
     content: { 'application/json': { schema: z.toJSONSchema(RollbackSchema) as Record<string, unknown> } },
