@@ -35,6 +35,9 @@ export const CONFIGURATION_NOTES: Record<string, string> = {
   AUDIT_RETENTION_DAYS_DENIED: 'days denial records are kept',
   AUDIT_RETENTION_DAYS_ADMIN: 'days admin, erasure and retention records are kept',
   AUDIT_RETENTION_INTERVAL_HOURS: 'how often retention runs (`0`: never on its own)',
+  AUDIT_VERIFY_INTERVAL_SECONDS:
+    'seconds between incremental audit-chain verifications that set `strata_audit_chain_valid` (`0`: off)',
+  AUDIT_VERIFY_FULL_INTERVAL_HOURS: 'hours between verifications of the whole chain (`0`: only at start-up)',
   AUDIT_WRITE: '`sync`: an answer leaves once its audit record is committed; `async`: just after',
   AUTH_FAILURES_PER_MINUTE: 'failed authentications a client address may make per minute before it gets 429',
   METRICS_PUBLIC: 'serve `/metrics` without a key',

@@ -2,8 +2,8 @@ import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShut
 import { GENERATION_API_OPTIONS, type GenerationApiOptions } from './generation-api.options';
 
 /**
- * Starts and stops what the module runs, through Nest's lifecycle: the retention timer starts with the
- * application; on shutdown (after the HTTP server has stopped taking requests and finished those in flight) the
+ * Starts and stops what the module runs, through Nest's lifecycle: the retention timer and the periodic
+ * audit-chain verification start with the application; on shutdown (after the HTTP server has stopped taking requests and finished those in flight) the
  * model host drains its batch, the audit writer commits what it holds, and the resources handed over in
  * `ownedResources` close in order (outbox relay, event bus, database, data-directory lock in a standalone).
  * A host application that closes its Nest app therefore closes Strata too.
@@ -16,6 +16,7 @@ export class GenerationApiLifecycle implements OnApplicationBootstrap, OnApplica
   constructor(@Inject(GENERATION_API_OPTIONS) private readonly options: GenerationApiOptions) {}
 
   onApplicationBootstrap(): void {
+    this.options.governance.auditMonitor?.start();
     const hours = this.options.retentionIntervalHours ?? 0;
     if (hours === 0) return;
     const { governance, logger, retentionDays } = this.options;
@@ -35,6 +36,7 @@ export class GenerationApiLifecycle implements OnApplicationBootstrap, OnApplica
     clearInterval(this.retentionTimer);
     const { logger } = this.options;
     const steps: [string, () => Promise<void>][] = [
+      ['audit-chain monitor', async () => this.options.governance.auditMonitor?.stop()],
       ['model host', () => this.options.modelHost.stop()],
       ['aggregated denials', () => this.options.governance.close()],
       ['audit writer', () => this.options.governance.audit.drain()],

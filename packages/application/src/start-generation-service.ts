@@ -120,6 +120,8 @@ export async function startGenerationService(
     const governance = await createGovernance(runtime.database, config, {
       signingKey,
       logger,
+      metrics,
+      monitorAuditChain: true,
       ...(options.clock ? { clock: options.clock } : {}),
     });
     opened.push({

@@ -37,6 +37,13 @@ export const governanceEnvSchema = z.object({
   /** How often the service applies retention (hours; 0 turns the periodic job off). */
   AUDIT_RETENTION_INTERVAL_HOURS: env.int(0, 8760).default(24),
   /**
+   * Seconds between the serving service's audit-chain verifications (0 turns them off). Each checks only what
+   * was appended since the last and exports `strata_audit_chain_valid` for alerting.
+   */
+  AUDIT_VERIFY_INTERVAL_SECONDS: env.int(0, 86_400).default(60),
+  /** Hours between verifications of the whole chain from its first record (0: only at start-up). */
+  AUDIT_VERIFY_FULL_INTERVAL_HOURS: env.int(0, 8760).default(24),
+  /**
    * `sync`: an answer is sent only once its audit record is committed. `async`: the record commits just after,
    * with the next group (lower latency; a crash in between loses it).
    */

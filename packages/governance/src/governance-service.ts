@@ -1,6 +1,8 @@
+import type { AuditChainMonitor } from './audit/audit-chain-monitor';
 import type { AuditLog, AuditEntry } from './audit/audit-log';
 import { DenialAggregator } from './audit/denial-aggregator';
 import { GovernanceError } from './governance-error';
+import { GovernanceMetrics, type DenialReason } from './governance-metrics';
 import type { ApiKeyService } from './identity/api-keys';
 import type { Action } from './identity/permissions';
 import { authorize, type Resource } from './identity/policy';
@@ -33,6 +35,10 @@ export interface GovernanceServiceOptions {
   denialWindowMs?: number;
   /** The clock of the failure budgets and denial windows; tests freeze it. */
   clock?: () => Date;
+  /** Counts requests, denials, guardrail actions (and, through the audit log, audit records). */
+  metrics?: GovernanceMetrics;
+  /** The periodic audit-chain verification, for the service lifecycle to start and stop. */
+  auditMonitor?: AuditChainMonitor;
 }
 
 /** Who is calling, as far as the transport knows before authentication. */
@@ -56,6 +62,9 @@ export class GovernanceService {
   private readonly compiled = new Map<string, CompiledGuardrails>();
   private readonly authFailures: AuthFailureLimiter;
   private readonly denials: DenialAggregator;
+  /** Prometheus counters of this layer (private ones when none were given). */
+  readonly metrics: GovernanceMetrics;
+  readonly auditMonitor: AuditChainMonitor | undefined;
 
   constructor(
     readonly keys: ApiKeyService,
@@ -66,6 +75,8 @@ export class GovernanceService {
     private readonly options: GovernanceServiceOptions = {},
   ) {
     this.defaultGuardrails = compileGuardrailPolicy(parseGuardrailPolicy(defaultGuardrails));
+    this.metrics = options.metrics ?? new GovernanceMetrics();
+    this.auditMonitor = options.auditMonitor;
     const clock = options.clock;
     this.authFailures = new AuthFailureLimiter({
       perMinute: options.authFailuresPerMinute ?? 30,
@@ -114,6 +125,7 @@ export class GovernanceService {
     }
     try {
       const { principal, guardrails } = await this.keys.authenticate(apiKey);
+      this.metrics.request(principal.tenant, action);
       return { principal, guardrails: this.policyFor(principal.keyId, guardrails) };
     } catch (error) {
       if (error instanceof GovernanceError && error.code === 'unauthenticated') {
@@ -126,6 +138,7 @@ export class GovernanceService {
   private authenticationFailed(address: string, action: string, error: GovernanceError): GovernanceError {
     const verdict = this.authFailures.check(address);
     if (verdict.throttled) {
+      this.metrics.denial(null, action, 'auth_throttled');
       this.denials.record({ address, action, reason: 'too many failed authentications' });
       return new GovernanceError(
         'rate_limited',
@@ -134,6 +147,7 @@ export class GovernanceService {
       );
     }
     this.authFailures.fail(address);
+    this.metrics.denial(null, action, 'unauthenticated');
     this.denials.record({ address, action, reason: error.message });
     return error;
   }
@@ -142,7 +156,13 @@ export class GovernanceService {
   async authorize(caller: Caller, action: Action, resource: Resource = {}): Promise<void> {
     const decision = authorize(caller.principal, action, resource);
     if (decision.allowed) return;
-    await this.deny({ action, reason: decision.reason, principal: caller.principal, model: resource.model });
+    await this.deny({
+      action,
+      code: 'forbidden',
+      reason: decision.reason,
+      principal: caller.principal,
+      model: resource.model,
+    });
     throw new GovernanceError('forbidden', decision.reason, {
       ...(decision.rule === 'max_new_tokens' ? { field: 'max_new_tokens' } : {}),
     });
@@ -154,7 +174,7 @@ export class GovernanceService {
       await this.limiter.admit(caller.principal);
     } catch (error) {
       if (error instanceof GovernanceError) {
-        await this.deny({ action, reason: error.message, principal: caller.principal });
+        await this.deny({ action, code: 'rate_limited', reason: error.message, principal: caller.principal });
       }
       throw error;
     }
@@ -166,9 +186,11 @@ export class GovernanceService {
    */
   async guardInput(caller: Caller, text: string, action: string, model?: string): Promise<GuardrailResult> {
     const result = caller.guardrails.apply(text, 'input');
+    this.metrics.guardrails('input', result.actions);
     if (!result.blocked) return result;
     await this.deny({
       action,
+      code: 'guardrail_blocked',
       reason: result.blocked.message,
       principal: caller.principal,
       model,
@@ -214,11 +236,13 @@ export class GovernanceService {
 
   private async deny(denial: {
     action: string;
+    code: DenialReason;
     reason: string;
     principal?: Principal;
     model?: string | undefined;
     details?: Record<string, unknown>;
   }): Promise<void> {
+    this.metrics.denial(denial.principal?.tenant, denial.action, denial.code);
     await this.audit.append({
       recordClass: 'denied',
       action: denial.action,

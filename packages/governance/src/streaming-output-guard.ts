@@ -1,4 +1,4 @@
-import type { CompiledGuardrails, GuardrailAction } from './guardrails';
+import type { CompiledGuardrails, GuardrailAction, GuardrailBlock } from './guardrails';
 import { GovernanceError } from './governance-error';
 
 /**
@@ -31,6 +31,7 @@ export class StreamingOutputGuard {
   private raw = '';
   private released = 0;
   private readonly fired: GuardrailAction[] = [];
+  private blockedBy: GuardrailBlock | undefined;
   /** The first words (one or more, lower case, space-joined) of every multi-word blocklist term or listed name. */
   private readonly termStarts = new Set<string>();
   private readonly termWords: number;
@@ -73,6 +74,11 @@ export class StreamingOutputGuard {
     return merge(this.fired);
   }
 
+  /** The rule that blocked the stream, once one has. */
+  get blocked(): GuardrailBlock | undefined {
+    return this.blockedBy;
+  }
+
   /**
    * Guards the raw text up to `cut` and releases it, unless a finding straddles the cut (when `tailFollows`)
    * or the released context would read differently (a finding straddles the context's start): then nothing.
@@ -90,7 +96,7 @@ export class StreamingOutputGuard {
         !this.guardrails.apply(this.raw.slice(contextStart), 'output').text.startsWith(decided.text));
     if (straddles && tailFollows) return '';
     if (straddles) return this.releaseAlone(cut);
-    if (decided.blocked) throw blockedError(decided.blocked.message);
+    if (decided.blocked) throw this.block(decided.blocked);
     this.released = cut;
     this.fired.push(...subtract(decided.actions, context.actions));
     return decided.text.slice(context.text.length);
@@ -99,10 +105,15 @@ export class StreamingOutputGuard {
   /** The end of the stream, when the context cannot be separated: the rest is guarded on its own. */
   private releaseAlone(cut: number): string {
     const rest = this.guardrails.apply(this.raw.slice(this.released, cut), 'output');
-    if (rest.blocked) throw blockedError(rest.blocked.message);
+    if (rest.blocked) throw this.block(rest.blocked);
     this.released = cut;
     this.fired.push(...rest.actions);
     return rest.text;
+  }
+
+  private block(blocked: GuardrailBlock): GovernanceError {
+    this.blockedBy = blocked;
+    return blockedError(blocked.message);
   }
 
   /** Where the held tail starts: everything before it is final as far as the recognizers can tell. */

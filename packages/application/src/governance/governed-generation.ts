@@ -120,6 +120,7 @@ export async function governedGeneration(
       failure = error instanceof Error ? error.message : String(error);
       throw error;
     } finally {
+      governance.metrics.outputGuard(guard);
       const promptTokens = prepared.promptIds.length;
       await governance.record({
         recordClass: 'generation',

@@ -60,6 +60,7 @@ export async function startModelWorkerService(options: {
     const governance = await createGovernance(runtime.database, config, {
       signingKey: loadSigningKey(config, undefined),
       logger,
+      metrics,
     });
     const model = await openModelRuntime(
       runtime.database,

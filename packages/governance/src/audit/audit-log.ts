@@ -57,6 +57,8 @@ export interface AuditLogOptions {
   checkpointEvery?: number;
   /** Runs in the append transaction, e.g. to put `governance.audit.recorded` events in the outbox. */
   onAppended?: (tx: Queryable, records: readonly ChainRow[]) => Promise<void>;
+  /** Told of the records of each committed append transaction (metrics count audit volume here). */
+  onCommitted?: (records: readonly ChainRow[]) => void;
   now?: () => Date;
 }
 
@@ -66,7 +68,8 @@ interface Pending {
   reject: (error: unknown) => void;
 }
 
-interface AuditRow {
+/** A record as the database returns it (`select *` on governance_audit_log). */
+export interface AuditRow {
   seq: number;
   id: string;
   occurred_at: Date;
@@ -180,6 +183,7 @@ export class AuditLog {
         .then((rows) => {
           const last = rows.at(-1)!;
           this.head = { seq: last.header.seq, hash: last.hash };
+          this.options.onCommitted?.(rows);
           return rows.map((row) => row.header);
         });
       batch.forEach((pending, i) => pending.resolve(headers[i]!));
@@ -435,7 +439,7 @@ async function insertRows(tx: Queryable, rows: readonly ChainRow[]): Promise<voi
   );
 }
 
-function toChainRow(row: AuditRow): ChainRow {
+export function toChainRow(row: AuditRow): ChainRow {
   return {
     header: row.header,
     payload: row.payload,
@@ -446,7 +450,7 @@ function toChainRow(row: AuditRow): ChainRow {
 }
 
 /** The indexed columns are copies of the hashed header: an edit to one of them alone is tampering too. */
-function columnsProblem(row: AuditRow): ChainProblem | undefined {
+export function columnsProblem(row: AuditRow): ChainProblem | undefined {
   const h = row.header;
   const same =
     Number(row.seq) === h.seq &&
