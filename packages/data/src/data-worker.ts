@@ -10,6 +10,7 @@ import {
 import { Counter, Gauge } from 'prom-client';
 import { ingest, inputDataset, type IngestProgress } from './ingest';
 import type { DatasetLake } from './lake/dataset-lake';
+import type { DatasetManifest } from './lake/manifest';
 import type { RunEvent } from './lake/lineage';
 import { runTask, taskDoneKey, type StageTask, type TaskExecutor } from './pipeline/tasks';
 import type { StageContext } from './pipeline/stages';
@@ -42,6 +43,9 @@ export class DataMetrics {
   readonly stageTotal: Gauge<'stage'>;
   readonly active: Gauge;
   readonly tasks: Counter<'stage' | 'outcome'>;
+  readonly stepRecords: Counter<'step'>;
+  readonly dropped: Counter<'step' | 'reason'>;
+  readonly dedupClusters: Counter;
 
   constructor(registry: MetricsRegistry) {
     this.records = new Counter({
@@ -79,6 +83,40 @@ export class DataMetrics {
       labelNames: ['stage', 'outcome'],
       registers: [registry],
     });
+    this.stepRecords = new Counter({
+      name: 'strata_data_step_records_total',
+      help: 'Records that entered each pipeline step, counted when a run publishes',
+      labelNames: ['step'],
+      registers: [registry],
+    });
+    this.dropped = new Counter({
+      name: 'strata_data_records_dropped_total',
+      help:
+        'Records a published run dropped, by step and reason (read: unreadable or unmappable rows by error ' +
+        'code; exact-dedup: duplicate; near-dedup: near_duplicate; quality and toxicity: their rule)',
+      labelNames: ['step', 'reason'],
+      registers: [registry],
+    });
+    this.dedupClusters = new Counter({
+      name: 'strata_data_dedup_clusters_total',
+      help: 'Near-duplicate clusters found by published runs (each keeps one document)',
+      registers: [registry],
+    });
+  }
+
+  /**
+   * Counts a published run's reports: records into each step and drops by reason. Counted once, when the
+   * version is published (a reused version counts nothing), from the same reports its manifest keeps.
+   */
+  published(reports: DatasetManifest['reports']): void {
+    for (const [reason, count] of Object.entries(reports.read.errors))
+      this.dropped.inc({ step: 'read', reason }, count);
+    for (const report of reports.steps) {
+      this.stepRecords.inc({ step: report.step }, report.in);
+      for (const [reason, count] of Object.entries(report.dropped))
+        this.dropped.inc({ step: report.step, reason }, count);
+      if (report.step === 'near-dedup') this.dedupClusters.inc(report.tally['clusters'] ?? 0);
+    }
   }
 
   progress(p: IngestProgress): void {
@@ -172,6 +210,7 @@ export class DataWorker {
         ),
       );
       metrics?.runs.inc({ outcome: result.reused ? 'reused' : 'published' });
+      if (!result.reused) metrics?.published(manifest.reports);
       logger?.info(
         { requestId: request.requestId, versionId: result.versionId, rows: manifest.rows },
         'dataset version published',
@@ -194,8 +233,11 @@ export class DataWorker {
       ...(this.options.lake.resolveInput ? { resolveInput: this.options.lake.resolveInput } : {}),
       onRecords: (stage, count) => this.options.metrics?.records.inc({ stage }, count),
     };
+    const { runId, stage, index } = task;
+    this.options.logger?.info({ runId, stage, index }, 'stage task started');
     const outcome = await runTask(ctx, task);
     this.options.metrics?.tasks.inc({ stage: task.stage, outcome });
+    this.options.logger?.info({ runId, stage, index, outcome }, 'stage task finished');
   }
 
   async close(): Promise<void> {

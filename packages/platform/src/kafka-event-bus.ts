@@ -1,5 +1,14 @@
 import type * as KafkaJs from 'kafkajs';
-import type { Kafka, Consumer, EachBatchPayload, IHeaders, LogEntry, Message, Producer } from 'kafkajs';
+import type {
+  Kafka,
+  Consumer,
+  EachBatchPayload,
+  IHeaders,
+  LogEntry,
+  Message,
+  PartitionAssigner,
+  Producer,
+} from 'kafkajs';
 import type { EventEnvelope, TopicDefinition } from '@strata/contracts';
 import {
   checkGroupName,
@@ -52,6 +61,14 @@ export interface KafkaEventBusOptions {
   maxWaitTimeMs?: number;
   /** How long `subscribe` waits for the member to join its group (default 60 s). */
   joinTimeoutMs?: number;
+  /**
+   * How long a group's leader waits, when the group has other members, before it sends the assignment
+   * (SyncGroup). Followers send their SyncGroup at once. librdkafka's mock cluster (the integration tests' Kafka)
+   * ends the sync round when the leader's request arrives and answers any later follower with INVALID_REQUEST,
+   * which kafkajs treats as fatal; Apache Kafka answers late followers from the stored assignment, so there
+   * the wait only lengthens a rebalance a little. Default 500 ms; 0 disables it.
+   */
+  leaderSyncDelayMs?: number;
   /** Producer retries of a failed send before `publish` rejects (kafkajs' exponential retry). */
   producerRetries?: number;
 }
@@ -163,6 +180,7 @@ export class KafkaEventBus implements EventBus {
       rebalanceTimeout: this.options.rebalanceTimeoutMs ?? 30_000,
       allowAutoTopicCreation: true,
       maxWaitTimeInMs: this.options.maxWaitTimeMs ?? 100,
+      partitionAssigners: [leaderWaitsForFollowers(this.options.leaderSyncDelayMs ?? 500)],
     });
     const subscription = new KafkaSubscription(topic.name, group, consumer, (s) =>
       this.subscriptions.delete(s),
@@ -311,6 +329,27 @@ function headersOf(headers: IHeaders | undefined): Record<string, string> {
     if (first !== undefined) out[name] = first.toString();
   }
   return out;
+}
+
+/**
+ * kafkajs' round-robin assignment, computed by a leader that first gives the other members time to send their
+ * SyncGroup (see {@link KafkaEventBusOptions.leaderSyncDelayMs}). It keeps the round-robin protocol name, so it
+ * interoperates with plain kafkajs members of the same group.
+ */
+function leaderWaitsForFollowers(delayMs: number): PartitionAssigner {
+  return (config) => {
+    const roundRobin = loadKafkaJs().PartitionAssigners.roundRobin(config);
+    return {
+      name: roundRobin.name,
+      version: roundRobin.version,
+      protocol: (subscription) => roundRobin.protocol(subscription),
+      assign: async (group) => {
+        if (delayMs > 0 && group.members.length > 1)
+          await new Promise((resolve) => setTimeout(resolve, delayMs));
+        return roundRobin.assign(group);
+      },
+    };
+  };
 }
 
 async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
