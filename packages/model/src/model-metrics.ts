@@ -19,9 +19,10 @@ export class ModelMetrics {
   readonly inFlight: Gauge;
   readonly queueSeconds: Histogram;
   readonly forwardSeconds: Histogram<'phase'>;
-  readonly timeToFirstToken: Histogram;
-  readonly interTokenLatency: Histogram;
-  readonly requestSeconds: Histogram;
+  /** The per-request latencies carry `model`: the served model (`<name>/v<version>` from the registry). */
+  readonly timeToFirstToken: Histogram<'model'>;
+  readonly interTokenLatency: Histogram<'model'>;
+  readonly requestSeconds: Histogram<'model'>;
   readonly rejected: Counter<'reason'>;
 
   constructor(registry: MetricsRegistry) {
@@ -74,19 +75,22 @@ export class ModelMetrics {
     });
     this.timeToFirstToken = new Histogram({
       name: 'strata_time_to_first_token_seconds',
-      help: 'Time from accepting a request to its first generated token.',
+      help: 'Time from accepting a request to its first generated token, by model.',
+      labelNames: ['model'],
       buckets: LATENCY_BUCKETS,
       registers,
     });
     this.interTokenLatency = new Histogram({
       name: 'strata_inter_token_latency_seconds',
-      help: 'Time between two consecutive tokens of one request.',
+      help: 'Time between two consecutive tokens of one request, by model.',
+      labelNames: ['model'],
       buckets: LATENCY_BUCKETS,
       registers,
     });
     this.requestSeconds = new Histogram({
       name: 'strata_e2e_request_latency_seconds',
-      help: 'Time from accepting a request to its last token.',
+      help: 'Time from accepting a request to its last token, by model.',
+      labelNames: ['model'],
       buckets: LATENCY_BUCKETS,
       registers,
     });

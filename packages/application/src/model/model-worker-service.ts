@@ -16,6 +16,7 @@ import {
 } from '@strata/platform';
 import { openPlatformRuntime } from '../platform-runtime';
 import { openModelRuntime } from './model-runtime';
+import { ModelEvaluationMetrics } from './model-evaluation-metrics';
 import { ModelWorker, modelWorkerEnvShape } from './model-worker';
 
 /** Every variable the model worker reads. */
@@ -80,6 +81,7 @@ export async function startModelWorkerService(options: {
       logger,
       config,
       workDir: path.resolve(config.TRAIN_WORK_DIR),
+      evaluations: new ModelEvaluationMetrics(metrics),
     });
     await worker.start();
     probes.setReady(true);

@@ -14,6 +14,7 @@ import {
   type TrainingPipelineOptions,
 } from '@strata/model';
 import { env, type EventBus, type Logger, type Subscription } from '@strata/platform';
+import type { ModelEvaluationMetrics } from './model-evaluation-metrics';
 
 /** The model worker's training policy and trainer settings, from the environment. */
 export const modelWorkerEnvShape = {
@@ -66,6 +67,8 @@ export interface ModelWorkerOptions {
   onStep?: TrainingPipelineOptions['onStep'];
   /** Told of every finished run (the demo and tests wait on it). */
   onOutcome?: (outcome: TrainingOutcome) => void;
+  /** Exports the evaluation metrics of registered versions (read from the registry at start, then per run). */
+  evaluations?: ModelEvaluationMetrics;
 }
 
 /**
@@ -102,6 +105,8 @@ export class ModelWorker {
   }
 
   async start(): Promise<void> {
+    const { evaluations, lifecycle } = this.options;
+    evaluations?.seed(await lifecycle.registry.listVersions(lifecycle.config.MODEL_REGISTRY_NAME));
     this.subscriptions.push(
       await this.options.bus.subscribe(TOPICS.datasetPublishedV2, 'model-worker', async (event) => {
         await this.onDataset(event.data);
@@ -174,6 +179,7 @@ export class ModelWorker {
         sequence: manifest.sequence,
         texts,
       });
+      if (!outcome.skipped) this.options.evaluations?.record(outcome.version);
       this.options.onOutcome?.(outcome);
       return outcome;
     });

@@ -256,14 +256,15 @@ export class GenerationEngine {
     const { sequence, channel } = entry;
     const now = performance.now();
     const step = sequence.advance(logits);
+    const model = { model: this.loaded.id };
     if (sequence.generatedCount === 1)
-      this.metrics?.timeToFirstToken.observe((now - sequence.enqueuedAt) / 1000);
-    else this.metrics?.interTokenLatency.observe((now - sequence.lastTokenAt) / 1000);
+      this.metrics?.timeToFirstToken.observe(model, (now - sequence.enqueuedAt) / 1000);
+    else this.metrics?.interTokenLatency.observe(model, (now - sequence.lastTokenAt) / 1000);
     sequence.lastTokenAt = now;
-    this.metrics?.generatedTokens.inc({ model: this.loaded.id });
+    this.metrics?.generatedTokens.inc(model);
     channel.push(step);
     if (!step.final) return true;
-    this.metrics?.requestSeconds.observe((now - sequence.enqueuedAt) / 1000);
+    this.metrics?.requestSeconds.observe(model, (now - sequence.enqueuedAt) / 1000);
     channel.close();
     return false;
   }
