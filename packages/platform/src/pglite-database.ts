@@ -10,6 +10,7 @@ import {
   type Queryable,
   type QueryResult,
 } from './database';
+import { PGliteStatements } from './pglite-statements';
 
 export interface PGliteDatabaseOptions {
   /** Folder of the database files; omit for a database in memory (tests, throwaway runs). */
@@ -88,8 +89,14 @@ function toResult<R>(result: PGliteResults): QueryResult<R> {
  */
 export class PGliteDatabase implements Database {
   readonly engine = 'pglite';
+  private readonly statements: PGliteStatements;
 
-  private constructor(private readonly db: PGlite) {}
+  private constructor(
+    private readonly db: PGlite,
+    pglite: typeof PGliteModule,
+  ) {
+    this.statements = new PGliteStatements(db, pglite);
+  }
 
   /**
    * Opens (creating if needed) the database in `dataDir`, or in memory. A new folder starts from
@@ -101,12 +108,13 @@ export class PGliteDatabase implements Database {
   ): Promise<PGliteDatabase> {
     try {
       if (options.dataDir !== undefined) seedFromTemplate(options.dataDir, template);
-      const db = await loadPGlite().PGlite.create({
+      const pglite = loadPGlite();
+      const db = await pglite.PGlite.create({
         ...(options.dataDir === undefined ? {} : { dataDir: options.dataDir }),
         // PGlite writes these lines as the folder's postgresql.conf on every open.
         postgresqlconf: [`shared_buffers=${options.sharedBuffers ?? '16MB'}`],
       });
-      return new PGliteDatabase(db);
+      return new PGliteDatabase(db, pglite);
     } catch (error) {
       throw toDatabaseError(error);
     }
@@ -114,7 +122,13 @@ export class PGliteDatabase implements Database {
 
   async query<R extends object>(sql: string, params: readonly unknown[] = []): Promise<QueryResult<R>> {
     try {
-      return toResult<R>(await this.db.query(sql, [...params]));
+      if (!PGliteStatements.handles(sql)) return toResult<R>(await this.changeSchema(this.db, sql, params));
+      await this.db._checkReady();
+      const result = await this.db._runExclusiveTransaction(() =>
+        this.db._runExclusiveQuery(() => this.statements.run(sql, params)),
+      );
+      await this.db.syncToFs();
+      return toResult<R>(result);
     } catch (error) {
       throw toDatabaseError(error);
     }
@@ -125,6 +139,17 @@ export class PGliteDatabase implements Database {
       await this.db.exec(sql);
     } catch (error) {
       throw toDatabaseError(error);
+    } finally {
+      this.statements.reset();
+    }
+  }
+
+  /** A statement that is not a data query (DDL, SET, …): run as PGlite does, then forget prepared statements. */
+  private async changeSchema(on: PGlite | Transaction, sql: string, params: readonly unknown[]) {
+    try {
+      return await on.query(sql, [...params]);
+    } finally {
+      this.statements.reset();
     }
   }
 
@@ -136,7 +161,10 @@ export class PGliteDatabase implements Database {
           return await work({
             query: async <R extends object>(sql: string, params: readonly unknown[] = []) => {
               try {
-                return toResult<R>(await tx.query(sql, [...params]));
+                if (tx.closed) throw new Error('Transaction is closed');
+                if (!PGliteStatements.handles(sql))
+                  return toResult<R>(await this.changeSchema(tx, sql, params));
+                return toResult<R>(await this.db._runExclusiveQuery(() => this.statements.run(sql, params)));
               } catch (error) {
                 throw toDatabaseError(error);
               }
@@ -146,6 +174,8 @@ export class PGliteDatabase implements Database {
                 await tx.exec(sql);
               } catch (error) {
                 throw toDatabaseError(error);
+              } finally {
+                this.statements.reset();
               }
             },
           });
