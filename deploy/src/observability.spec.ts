@@ -145,7 +145,7 @@ describe('the Prometheus rules', () => {
     expect(unknown).toEqual([]);
   });
 
-  it('alert on latency, errors, queue saturation, 429s, lag, dead letters, the outbox and drift', () => {
+  it('alert on latency, errors, queue saturation, 429s, lag, dead letters, the outbox, the audit chain and drift', () => {
     const alerts = rules.flatMap((rule) => (rule.alert ? [rule.alert] : []));
     expect(alerts).toEqual(
       expect.arrayContaining([
@@ -158,6 +158,8 @@ describe('the Prometheus rules', () => {
         'StrataOutboxBacklog',
         'StrataIngestRunsFailing',
         'StrataModelDriftDetected',
+        'StrataAuditChainInvalid',
+        'StrataAuditChainVerificationStale',
       ]),
     );
   });
