@@ -51,6 +51,7 @@ describe('a real Prometheus scraping the standalone', () => {
         MODEL_OFFLINE: 'true',
         STRATA_ADMIN_KEY: adminKey,
         LOG_LEVEL: 'warn',
+        AUDIT_VERIFY_INTERVAL_SECONDS: '1',
       },
       timeoutMs: 90_000,
     });
@@ -110,5 +111,18 @@ describe('a real Prometheus scraping the standalone', () => {
     expect(Number(generated[0]!.value[1])).toBeGreaterThanOrEqual(1);
     const ratio = await eventually('strata:http_errors:ratio_rate5m{job="standalone"}');
     expect(Number(ratio[0]!.value[1])).toBe(0);
+  });
+
+  it('scrapes the audit-chain verification: the chain verifies, the records are counted, no alert fires', async () => {
+    const valid = await eventually('strata_audit_chain_valid{job="standalone"} == 1');
+    expect(valid).toHaveLength(1);
+    // The /generate above and the admin key's registration are audit records the chain now holds.
+    const verified = await eventually('strata_audit_chain_verified_records{job="standalone"} >= 1');
+    expect(Number(verified[0]!.value[1])).toBeGreaterThanOrEqual(1);
+    const fresh = await eventually(
+      'time() - strata_audit_last_verify_timestamp_seconds{job="standalone"} < 60',
+    );
+    expect(fresh).toHaveLength(1);
+    expect(await query('ALERTS{alertname=~"StrataAuditChain.*"}')).toEqual([]);
   });
 });
