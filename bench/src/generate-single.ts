@@ -40,7 +40,14 @@ interface Speed {
   firstTokenMs: number;
 }
 
-async function startToReady(modelId: string, dataDir: string): Promise<{ seconds: number; rssMb: number }> {
+interface Start {
+  seconds: number;
+  rssMb: number;
+  /** The service's own `ready` log line: seconds per start-up phase. */
+  phases: Record<string, number>;
+}
+
+async function startToReady(modelId: string, dataDir: string): Promise<Start> {
   const started = performance.now();
   const child = spawn(process.execPath, [path.join(ROOT, 'apps/standalone/dist/main.js')], {
     env: {
@@ -67,7 +74,12 @@ async function startToReady(modelId: string, dataDir: string): Promise<{ seconds
     const seconds = (performance.now() - started) / 1000;
     const metrics = await (await fetch(`${url}/metrics`)).text();
     const rss = Number(/process_resident_memory_bytes\{[^}]*\} (\d+)/.exec(metrics)?.[1] ?? Number.NaN);
-    return { seconds, rssMb: rss / 2 ** 20 };
+    const phases = /"phases":(\{[^}]*\})/.exec(out)?.[1];
+    return {
+      seconds,
+      rssMb: rss / 2 ** 20,
+      phases: phases ? (JSON.parse(phases) as Record<string, number>) : {},
+    };
   } finally {
     child.kill('SIGTERM');
     await new Promise((resolve) => child.once('exit', resolve));
@@ -109,7 +121,7 @@ async function baselineSpeed(generator: TextGenerator, model: PreTrainedModel): 
   return { tokensPerSecond: generated / ((performance.now() - started) / 1000), firstTokenMs: first };
 }
 
-async function measure(shape: StarterModelShape): Promise<string[]> {
+async function measure(shape: StarterModelShape): Promise<{ row: string[]; phases: string }> {
   await ensureStarterModel(MODEL_DIR, shape);
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'strata-bench-'));
   const fresh = await startToReady(shape.modelId, dataDir);
@@ -134,7 +146,7 @@ async function measure(shape: StarterModelShape): Promise<string[]> {
   await standard.dispose();
   await host.stop();
   const stat = (runs: Speed[], key: keyof Speed) => median(runs.map((r) => r[key]));
-  return [
+  const row = [
     shape.modelId,
     `${fixed(gpt2ParamCount(shape.config) / 1e6)}M`,
     fixed(fresh.seconds, 2),
@@ -145,14 +157,18 @@ async function measure(shape: StarterModelShape): Promise<string[]> {
     fixed(stat(baseline, 'tokensPerSecond')),
     fixed(stat(baseline, 'firstTokenMs')),
   ];
+  const phases = Object.keys(existing.phases)
+    .map((phase) => `${phase} ${fresh.phases[phase] ?? '?'} | ${existing.phases[phase]}`)
+    .join(', ');
+  return { row, phases: `${shape.modelId}: ${phases}` };
 }
 
 async function main(): Promise<void> {
   process.stdout.write(
     `generate-single: greedy, ${NEW_TOKENS} new tokens, one stream, median of ${RUNS} runs, fp32, CPU\n\n`,
   );
-  const rows = [];
-  for (const shape of [STARTER_SHAPE, DISTILGPT2_SHAPE]) rows.push(await measure(shape));
+  const results = [];
+  for (const shape of [STARTER_SHAPE, DISTILGPT2_SHAPE]) results.push(await measure(shape));
   printTable(
     [
       'model',
@@ -165,12 +181,14 @@ async function main(): Promise<void> {
       'baseline tok/s',
       'baseline TTFT ms',
     ],
-    rows,
+    results.map((result) => result.row),
   );
   process.stdout.write(
     '\nbaseline: transformers.js model.generate() on the same model files, in the same process\n' +
       'start→ready and RSS: apps/standalone; before (issue 12, starter model): fresh 8–14 s, existing about 4 s, ' +
-      'RSS 490–930 MB; goals: ≤ 2 s, ≤ 1 s, ≤ 300 MB\n',
+      'RSS 490–930 MB; goals: ≤ 2 s, ≤ 1 s, ≤ 300 MB\n' +
+      `\nwhere start-up goes, seconds (fresh | existing data directory), from the service's ready line:\n` +
+      results.map((result) => `  ${result.phases}\n`).join(''),
   );
 }
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { preferBaselineWasmCompiler } from '@strata/platform';
 import { runCli } from './run-cli';
 
 /**
@@ -6,6 +7,8 @@ import { runCli } from './run-cli';
  * so it works the same against the standalone (whose embedded database no second process may open) and a
  * Kubernetes deployment. Run `strata --help`.
  */
+// `--local` commands open the embedded database in this process.
+preferBaselineWasmCompiler();
 const controller = new AbortController();
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => controller.abort());
 // A reader that goes away (`strata audit export | head`) is not a failure worth a stack trace.

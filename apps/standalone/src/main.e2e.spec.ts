@@ -93,6 +93,30 @@ describe('standalone (offline, default configuration)', () => {
     expect(root['fallback'].message).toContain('starter');
   });
 
+  it('logs where its start-up time went, phase by phase, when it is ready', () => {
+    const line = standalone
+      .stdout()
+      .split('\n')
+      .find((text) => text.includes('ready: start-up phases'));
+    expect(line).toBeDefined();
+    const { startupSeconds, phases } = JSON.parse(line!) as {
+      startupSeconds: number;
+      phases: Record<string, number>;
+    };
+    expect(Object.keys(phases)).toEqual([
+      'loading code',
+      'database and events',
+      'data layer',
+      'governance',
+      'model lifecycle and HTTP server',
+      'model',
+    ]);
+    for (const seconds of Object.values(phases)) expect(seconds).toBeGreaterThanOrEqual(0);
+    // The phases are consecutive: together they are the whole start.
+    const sum = Object.values(phases).reduce((total, seconds) => total + seconds, 0);
+    expect(Math.abs(sum - startupSeconds)).toBeLessThan(0.01);
+  });
+
   it('gives the same seeded answer as another process serving the same model', async () => {
     const body = {
       inputs: 'Reproducible across processes',

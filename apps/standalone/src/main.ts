@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import path from 'node:path';
 import { startGenerationService } from '@strata/application';
+import { preferBaselineWasmCompiler } from '@strata/platform';
 
 const checkout = path.resolve(__dirname, '../../..');
 
@@ -9,6 +10,7 @@ const checkout = path.resolve(__dirname, '../../..');
  * the bundled starter model when the configured one cannot be loaded (offline machines), loopback only, and an
  * admin key created and shown once on first start.
  */
+preferBaselineWasmCompiler();
 startGenerationService({
   service: 'standalone',
   env: process.env,

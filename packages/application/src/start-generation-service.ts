@@ -86,6 +86,7 @@ export async function startGenerationService(
   const backbone = loadConfig(backboneEnvSchema, environment);
   const logger = createLogger({ name: options.service, level: config.LOG_LEVEL });
   const metrics = createMetricsRegistry({ defaultLabels: { service: options.service } });
+  const startup = new StartupPhases();
   // What start-up has opened so far, closed in reverse order if a later step fails.
   const opened: OwnedResource[] = [];
   const closeOpened = async () => {
@@ -104,6 +105,7 @@ export async function startGenerationService(
     }
     const runtime = await openPlatformRuntime(backbone, logger, metrics);
     opened.push({ name: 'platform runtime', close: () => runtime.close() });
+    startup.end('database and events');
     // The data layer's routes, and its worker in this process unless DATA_WORKER=off.
     const data = await openDataRuntime(backbone, config, {
       bus: runtime.bus,
@@ -112,6 +114,7 @@ export async function startGenerationService(
       source: `strata/${options.service}`,
     });
     opened.push({ name: 'data worker', close: () => data.close() });
+    startup.end('data layer');
     const signingKeyFile = options.keepSigningKeyInDataDir
       ? path.resolve(config.STRATA_DATA_DIR, 'audit-signing-key.pem')
       : undefined;
@@ -132,6 +135,7 @@ export async function startGenerationService(
       },
     });
     await bootstrapAdmin(governance, config.STRATA_ADMIN_KEY, logger, options.onAdminKeyCreated);
+    startup.end('governance');
     const model = await openModelRuntime(
       runtime.database,
       runtime.bus,
@@ -172,16 +176,45 @@ export async function startGenerationService(
     const address = app.getHttpAdapter().getInstance().server.address();
     const port = typeof address === 'object' && address ? address.port : config.PORT;
     const url = `http://${config.HOST === '0.0.0.0' ? '127.0.0.1' : config.HOST}:${port}`;
+    startup.end('model lifecycle and HTTP server');
     logger.info({ url }, 'listening; loading the model');
     await host.start();
     // Serve the registry's MODEL_REGISTRY_NAME@MODEL_REGISTRY_ALIAS when it is set, and follow its promotions.
     await model.follow(host);
     const loaded = host.loaded!;
+    startup.end('model');
+    logger.info(
+      { model: loaded.id, startupSeconds: startup.totalSeconds(), phases: startup.phases },
+      'ready: start-up phases in seconds',
+    );
     options.onReady?.(url, loaded, logger);
     return { app, host, governance, runtime, url, close: () => running.close() };
   } catch (error) {
     await closeOpened();
     throw error;
+  }
+}
+
+/**
+ * Where start-up time goes, for the `ready` log line: seconds per phase, the first from process start
+ * (loading code, which happens before this function runs) to the first mark.
+ */
+class StartupPhases {
+  readonly phases: Record<string, number> = {};
+  private last = 0;
+
+  constructor() {
+    this.end('loading code');
+  }
+
+  end(phase: string): void {
+    const now = performance.now();
+    this.phases[phase] = Math.round(now - this.last) / 1000;
+    this.last = now;
+  }
+
+  totalSeconds(): number {
+    return Math.round(this.last) / 1000;
   }
 }
 

@@ -4,6 +4,7 @@ export * from './metrics';
 export * from './platform-error';
 export * from './database';
 export * from './pglite-database';
+export * from './wasm-compiler';
 export * from './migrations';
 export * from './event-bus';
 export * from './event-dispatcher';

@@ -7,7 +7,12 @@ import { transformers, type PreTrainedModel, type Tensor } from '../transformers
 
 const { AutoModelForCausalLM, AutoTokenizer, env } = transformers;
 
-import { KV_DELTA_OUTPUT_PREFIX, STARTER_BUILDER_VERSION, type Gpt2Config } from './gpt2-onnx';
+import {
+  KV_DELTA_OUTPUT_PREFIX,
+  STARTER_BUILDER_VERSION,
+  initGpt2Weights,
+  type Gpt2Config,
+} from './gpt2-onnx';
 import {
   KV_DELTA_MODEL_FILE,
   STARTER_MANIFEST_FILE,
@@ -17,6 +22,7 @@ import {
   writeModelFolder,
   type StarterModelShape,
 } from './starter-model';
+import { packGpt2WeightsQ8 } from '../trainer/starter-weights';
 
 /** The real GPT-2 vocabulary (the tokenizer needs it) with a tiny body. */
 const TINY: Gpt2Config = {
@@ -179,6 +185,35 @@ describe('ensureStarterModel', () => {
       'built',
     );
     expect((await listFiles(first.dir)).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  });
+
+  it('keys trained weights by their packed file: the same file is up to date, other weights rebuild', async () => {
+    const root = path.join(scratch, 'trained');
+    const weightsFile = path.join(scratch, 'tiny.q8.safetensors');
+    const pack = (seed: number) =>
+      packGpt2WeightsQ8(TINY, initGpt2Weights(TINY, seed), { seed: String(seed) });
+    await writeFile(weightsFile, pack(1));
+    const shape: StarterModelShape = {
+      ...TINY_SHAPE,
+      modelId: 'test/tiny-trained',
+      trainedWeightsFile: weightsFile,
+    };
+    const first = await ensureStarterModel(root, shape);
+    expect(first.status).toBe('built');
+    const onnx = () => readFile(path.join(first.dir, 'onnx', 'model.onnx'));
+    const builtFromFirst = await onnx();
+    expect(await ensureStarterModel(root, shape)).toEqual({ ...first, status: 'up-to-date' });
+
+    await writeFile(weightsFile, pack(2));
+    const retrained = await ensureStarterModel(root, shape);
+    expect(retrained.status).toBe('built');
+    expect(retrained.buildKey).not.toBe(first.buildKey);
+    expect((await onnx()).equals(builtFromFirst)).toBe(false);
+
+    await writeFile(weightsFile, 'not safetensors');
+    await expect(ensureStarterModel(root, shape)).rejects.toThrow();
+    await rm(weightsFile);
+    await expect(ensureStarterModel(root, shape)).rejects.toThrow(/are missing/);
   });
 });
 

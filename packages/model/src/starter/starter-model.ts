@@ -114,6 +114,11 @@ export interface WriteModelFolderOptions {
   readonly seed: number;
   /** Also write `onnx/model_quantized.onnx` and `onnx/model_kv_delta_quantized.onnx`. Default true. */
   readonly quantized?: boolean;
+  /**
+   * What identifies `weights` in the build key, when the caller has a cheaper name for them than hashing every
+   * tensor (the SHA-256 of the packed file they came from). Default: a hash over the tensors.
+   */
+  readonly weightsSha256?: string;
 }
 
 /** One file of a model folder. */
@@ -179,7 +184,8 @@ export async function writeModelFolder(
     config,
     seed,
     quantized,
-    weightsSha256: options.weights === undefined ? null : hashWeights(config, options.weights),
+    weightsSha256:
+      options.weights === undefined ? null : (options.weightsSha256 ?? hashWeights(config, options.weights)),
   });
 
   await fs.rm(path.join(dir, STARTER_MANIFEST_FILE), { force: true });
@@ -249,10 +255,11 @@ export async function ensureStarterModel(
   options: { readonly force?: boolean } = {},
 ): Promise<EnsureStarterModelResult> {
   const dir = modelDir(rootDir, shape.modelId);
-  const weights =
-    shape.trainedWeightsFile === undefined
-      ? undefined
-      : await readTrainedWeights(shape.config, shape.trainedWeightsFile);
+  // Trained weights are named by their packed file's hash, so an up-to-date folder is recognised without
+  // unpacking them; they are unpacked only to build.
+  const packed =
+    shape.trainedWeightsFile === undefined ? undefined : await readTrainedWeights(shape.trainedWeightsFile);
+  const weightsSha256 = packed === undefined ? null : sha256(packed);
   if (options.force !== true) {
     const existing = await readManifest(dir);
     const expectedKey = computeBuildKey({
@@ -260,7 +267,7 @@ export async function ensureStarterModel(
       config: shape.config,
       seed: shape.seed,
       quantized: shape.quantized,
-      weightsSha256: weights === undefined ? null : hashWeights(shape.config, weights),
+      weightsSha256,
     });
     if (
       existing !== undefined &&
@@ -281,22 +288,22 @@ export async function ensureStarterModel(
     config: shape.config,
     seed: shape.seed,
     quantized: shape.quantized,
-    ...(weights === undefined ? {} : { weights }),
+    ...(packed === undefined || weightsSha256 === null
+      ? {}
+      : { weights: unpackGpt2WeightsQ8(shape.config, packed), weightsSha256 }),
   });
   return { status: 'built', ...written };
 }
 
-async function readTrainedWeights(config: Gpt2Config, file: string): Promise<Gpt2Weights> {
-  let bytes: Uint8Array;
+async function readTrainedWeights(file: string): Promise<Uint8Array> {
   try {
-    bytes = await fs.readFile(file);
+    return await fs.readFile(file);
   } catch {
     throw new StarterModelError(
       'config_invalid',
       `trained starter weights ${file} are missing; restore them from the repository or run pnpm train:starter`,
     );
   }
-  return unpackGpt2WeightsQ8(config, bytes);
 }
 
 /** `config.json` in Hugging Face's GPT2Config vocabulary. Dropout values are GPT-2's training defaults. */
