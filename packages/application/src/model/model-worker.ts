@@ -105,8 +105,17 @@ export class ModelWorker {
   }
 
   async start(): Promise<void> {
-    const { evaluations, lifecycle } = this.options;
-    evaluations?.seed(await lifecycle.registry.listVersions(lifecycle.config.MODEL_REGISTRY_NAME));
+    const { evaluations, lifecycle, logger } = this.options;
+    if (evaluations) {
+      // Metrics are not worth refusing to start over: a registry that cannot list leaves the gauge empty.
+      const versions = await lifecycle.registry
+        .listVersions(lifecycle.config.MODEL_REGISTRY_NAME)
+        .catch((error: unknown) => {
+          logger.warn({ err: error }, 'could not read the registered versions’ evaluation metrics');
+          return [];
+        });
+      evaluations.seed(versions);
+    }
     this.subscriptions.push(
       await this.options.bus.subscribe(TOPICS.datasetPublishedV2, 'model-worker', async (event) => {
         await this.onDataset(event.data);
