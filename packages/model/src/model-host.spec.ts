@@ -128,4 +128,13 @@ describe('ModelHost.swap', () => {
     expect(steps).toBe(3);
     await host.stop();
   }, 120_000);
+
+  it('stops once: a second stop, also while the first is running, releases nothing twice', async () => {
+    const host = new ModelHost(config, logger);
+    await host.start();
+    await expect(Promise.all([host.stop(), host.stop()])).resolves.toEqual([undefined, undefined]);
+    await expect(host.stop()).resolves.toBeUndefined();
+    const generator = host.generator();
+    expect(() => generator.stream(generator.prepare('after stop'))).toThrow(/shutting down/);
+  }, 120_000);
 });

@@ -18,6 +18,7 @@ export class ModelHost {
   private failure: Error | undefined;
   /** Swaps run one at a time, in the order they were asked for. */
   private swaps: Promise<unknown> = Promise.resolve();
+  private stopped: Promise<void> | undefined;
   private readonly observers = new Set<(observation: GenerationObservation) => void>();
 
   constructor(
@@ -109,9 +110,14 @@ export class ModelHost {
   }
 
   /** Lets accepted requests finish, then releases the model. */
-  async stop(): Promise<void> {
-    await this.swaps;
-    await this.current?.drain();
-    await this.current?.loaded.model.dispose();
+  stop(): Promise<void> {
+    // Several owners may close one host (each application sharing it closes it on shutdown): the first call
+    // releases the model, and later ones wait for that instead of releasing it twice.
+    this.stopped ??= (async () => {
+      await this.swaps;
+      await this.current?.drain();
+      await this.current?.loaded.model.dispose();
+    })();
+    return this.stopped;
   }
 }
