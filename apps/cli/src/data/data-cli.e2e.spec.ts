@@ -4,9 +4,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { TOPICS } from '@strata/contracts';
 import {
+  GENERATION_API_OPTIONS,
   startGenerationService,
   starterServiceEnv,
   TEST_ADMIN_KEY,
+  type GenerationApiOptions,
   type RunningGenerationService,
 } from '@strata/application';
 
@@ -103,6 +105,23 @@ it('ingests a sample through the server, its events and its data worker, then sh
 
   const lineage = await strata(['data', 'lineage', versionId], engineer);
   expect(lineage.stdout).toContain('ingest.analytics');
+  expect(lineage.stdout).toContain('models trained on it: none yet');
+
+  // The server joins the data layer's lineage with its model registry: a version registered as trained on
+  // this dataset version is on its lineage.
+  const { registry } = service.app.get<GenerationApiOptions>(GENERATION_API_OPTIONS).model!.lifecycle;
+  await registry.registerVersion(
+    { principal: 'data-e2e', tenant: null, allowed: new Set(['model.register']) },
+    {
+      name: 'analytics-assistant',
+      source: 'models/analytics-assistant/1',
+      checksums: { 'model.onnx': 'b'.repeat(64) },
+      baseModel: 'strata/starter',
+      trainedOn: [{ dataset: event.data.dataset, version: event.data.sequence }],
+    },
+  );
+  const traced = await strata(['data', 'lineage', versionId], engineer);
+  expect(traced.stdout).toContain('models trained on it:\n  models:/analytics-assistant/1');
 
   // The data-engineer role may run pipelines and read datasets, but not erase subjects; an app key may do neither.
   const app = await keyWithRole('app');

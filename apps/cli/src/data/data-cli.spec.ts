@@ -2,6 +2,8 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
+import { MODEL_MIGRATIONS, ModelRegistry } from '@strata/model';
+import { migrate, openDatabase, PLATFORM_MIGRATIONS } from '@strata/platform';
 import { runCli } from '../run-cli';
 
 let dir: string;
@@ -99,6 +101,35 @@ describe('strata data --local', () => {
     const lineage = await strata('data', 'lineage', v2, '--local', '--data-dir', data);
     expect(lineage.out).toContain('invoices.parquet');
     expect(lineage.out).toContain('ingest.erp');
+    expect(lineage.out).toContain('models trained on it: none yet');
+
+    // A model registered as trained on v2 in the data directory's registry (as a standalone server records
+    // it) is on v2's lineage, and not on v1's.
+    const database = await openDatabase(`pglite:${path.join(data, 'db')}`);
+    try {
+      await migrate(database, PLATFORM_MIGRATIONS);
+      await migrate(database, MODEL_MIGRATIONS);
+      await new ModelRegistry(database).registerVersion(
+        { principal: 'test', tenant: null, allowed: new Set(['model.register']) },
+        {
+          name: 'erp-assistant',
+          source: 'models/erp-assistant/1',
+          checksums: { 'model.onnx': 'a'.repeat(64) },
+          baseModel: 'strata/starter',
+          trainedOn: [{ dataset: { namespace: 'file://lake', name: `erp@${v2}` }, version: 2 }],
+        },
+      );
+    } finally {
+      await database.close();
+    }
+    const traced = await strata('data', 'lineage', v2, '--local', '--data-dir', data, '--json');
+    expect(JSON.parse(traced.out).models).toEqual(['models:/erp-assistant/1']);
+    expect((await strata('data', 'lineage', v2, '--local', '--data-dir', data)).out).toContain(
+      'models trained on it:\n  models:/erp-assistant/1',
+    );
+    expect(
+      JSON.parse((await strata('data', 'lineage', v1, '--local', '--data-dir', data, '--json')).out).models,
+    ).toEqual([]);
 
     const subject = rows.find((r: any) => r.subjectIds.length > 0).subjectIds[0];
     const erased = await strata(

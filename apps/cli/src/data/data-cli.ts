@@ -538,11 +538,18 @@ async function localBackend(dataDir: string, env: DataCliEnvironment): Promise<D
     });
     // The audit log lives in the data directory's database; opening it costs seconds, so only writes and
     // exports (the actions that are audited) open it.
+    let opened: Promise<Awaited<ReturnType<typeof platform.openDatabase>>> | undefined;
+    const openDb = () => {
+      opened ??= platform.openDatabase(`pglite:${path.join(root, 'db')}`).then((database) => {
+        resources.unshift(() => database.close());
+        return database;
+      });
+      return opened;
+    };
     let audit: InstanceType<typeof governance.AuditLog> | undefined;
     const auditLog = async () => {
       if (audit) return audit;
-      const database = await platform.openDatabase(`pglite:${path.join(root, 'db')}`);
-      resources.unshift(() => database.close());
+      const database = await openDb();
       await platform.migrate(database, platform.PLATFORM_MIGRATIONS);
       await platform.migrate(database, governance.GOVERNANCE_MIGRATIONS);
       const keyFile = path.join(root, 'audit-signing-key.pem');
@@ -553,6 +560,19 @@ async function localBackend(dataDir: string, env: DataCliEnvironment): Promise<D
       resources.unshift(() => log.drain());
       audit = log;
       return log;
+    };
+    // A standalone server keeps its model registry in the data directory's database: the models trained on a
+    // version are the registry's to tell (the data layer below it cannot ask), so lineage reads them there.
+    const registeredModelsTrainedOn = async (versionId: string): Promise<string[]> => {
+      if (!existsSync(path.join(root, 'db'))) return [];
+      const database = await openDb();
+      const { rows } = await database.query<{ present: boolean }>(
+        `select to_regclass('model_versions') is not null as present`,
+      );
+      if (!rows[0]?.present) return [];
+      const model = await import('@strata/model');
+      const versions = await new model.ModelRegistry(database).versionsTrainedOn(versionId);
+      return versions.map(model.modelVersionUri);
     };
     const record = async (action: string, details: Record<string, unknown>) => {
       await (
@@ -592,7 +612,11 @@ async function localBackend(dataDir: string, env: DataCliEnvironment): Promise<D
         const rows = await data.exportVersion(lake, v, out);
         await record('data.export', { version_id: v, rows });
       },
-      lineage: (v) => data.lineageOf(lake, v),
+      async lineage(v) {
+        const graph = await data.lineageOf(lake, v);
+        const registered = await registeredModelsTrainedOn(v);
+        return { ...graph, models: [...new Set([...graph.models, ...registered])] };
+      },
       async erase(subjectId) {
         const result = await data.eraseSubject(lake, subjectId);
         await (

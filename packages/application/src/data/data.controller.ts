@@ -3,6 +3,7 @@ import type { FastifyReply } from 'fastify';
 import { Readable } from 'node:stream';
 import { StrataError } from '@strata/contracts';
 import type { DataService } from '@strata/data';
+import { modelVersionUri } from '@strata/model';
 import type { Caller } from '@strata/governance';
 import { GENERATION_API_OPTIONS, type GenerationApiOptions } from '../generation-api.options';
 import { CurrentCaller, Requires } from '../governance/auth.decorators';
@@ -91,10 +92,19 @@ export class DataController {
     return this.data.diff(from, versionId);
   }
 
+  /**
+   * The version's lineage from the data layer (sources, producing runs, models named by lineage events in the
+   * lake), joined here with the model registry's versions whose `trainedOn` names it: the data layer cannot
+   * know the registry, which sits above it.
+   */
   @Get('versions/:versionId/lineage')
   @Requires('dataset.read')
-  lineage(@Param('versionId') versionId: string) {
-    return this.data.lineage(versionId);
+  async lineage(@Param('versionId') versionId: string) {
+    const graph = await this.data.lineage(versionId);
+    const registry = this.options.model?.lifecycle.registry;
+    if (!registry) return graph;
+    const registered = (await registry.versionsTrainedOn(versionId)).map(modelVersionUri);
+    return { ...graph, models: [...new Set([...graph.models, ...registered])] };
   }
 
   /** The version's records as JSON Lines, streamed. */
@@ -227,7 +237,12 @@ documentRoute('get', '/data/versions/{versionId}/lineage', {
   summary: 'The lineage graph from the sources to the version, and models trained on it',
   tags: ['Data'],
   parameters: [version],
-  responses: { ...ok('The graph'), ...errors(401, 403, 404, 422) },
+  responses: {
+    ...ok(
+      '`{versionId, dataset, chain, sources, models}`; `models` holds the model outputs of lineage runs and the registry versions trained on it (`models:/NAME/VERSION`)',
+    ),
+    ...errors(401, 403, 404, 422),
+  },
 });
 documentRoute('get', '/data/versions/{versionId}/export', {
   summary: "The version's records as JSON Lines",

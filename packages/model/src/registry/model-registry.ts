@@ -31,6 +31,11 @@ export interface ModelRegistryOptions {
   eventSource?: string;
 }
 
+/** A model version as a lineage graph names it: `models:/<name>/<version>`, as MLflow writes model URIs. */
+export function modelVersionUri(version: { name: string; version: number }): string {
+  return `models:/${version.name}/${version.version}`;
+}
+
 /** A dataset version a model was trained on: the end of the data layer's lineage. */
 export interface TrainedOn {
   dataset: LineageDataset;
@@ -324,6 +329,21 @@ export class ModelRegistry {
     const { rows } = await this.database.query<VersionRow>(
       `select ${VERSION_COLUMNS} from model_versions v where v.name = $1 order by v.version`,
       [name],
+    );
+    return rows.map(toVersion);
+  }
+
+  /**
+   * The versions, of any model, trained on a dataset version: a `trainedOn` entry names it as
+   * `<dataset>@<versionId>`. The model end of the data layer's lineage, ordered by model and version.
+   */
+  async versionsTrainedOn(datasetVersionId: string): Promise<ModelVersion[]> {
+    const { rows } = await this.database.query<VersionRow>(
+      `select ${VERSION_COLUMNS} from model_versions v
+        where exists (select 1 from jsonb_array_elements(v.trained_on) as t(item)
+                       where right(t.item->'dataset'->>'name', length($1) + 1) = '@' || $1)
+        order by v.name, v.version`,
+      [datasetVersionId],
     );
     return rows.map(toVersion);
   }

@@ -1,5 +1,11 @@
+import { randomBytes } from 'node:crypto';
 import { migrate, PLATFORM_MIGRATIONS, type Database } from '@strata/platform';
-import { ModelRegistry, type RegistryActor, type RegistryAuditEntry } from './model-registry';
+import {
+  ModelRegistry,
+  modelVersionUri,
+  type RegistryActor,
+  type RegistryAuditEntry,
+} from './model-registry';
 import { MODEL_MIGRATIONS } from './registry-migrations';
 
 const SUM = 'a'.repeat(64);
@@ -90,6 +96,32 @@ export function describeRegistryConformance(label: string, open: () => Promise<D
         { name: 'other', version: '1' },
       ]);
       expect(audit.map((a) => a.action)).toEqual(['model.register', 'model.register', 'model.register']);
+    });
+
+    it('finds the versions of any model trained on a dataset version, and no others', async () => {
+      const datasetVersion = `v${randomBytes(10).toString('hex')}`;
+      const trained = (name: string, ...datasets: string[]) =>
+        registry.registerVersion(ML_ENGINEER, {
+          name: m(name),
+          source: `models/${name}/${Math.random().toString(36).slice(2)}`,
+          checksums: { 'config.json': SUM },
+          baseModel: 'strata/starter-gpt2',
+          trainedOn: datasets.map((d) => ({ dataset: { namespace: 'file://lake', name: d }, version: 1 })),
+        });
+      await trained('assistant', `crm@${datasetVersion}`);
+      await trained('assistant', `crm@${datasetVersion}0`, `crm-${datasetVersion}`);
+      await trained('summariser', 'erp@v00000000000000000000', `erp@${datasetVersion}`);
+      await trained('untrained');
+      const found = await registry.versionsTrainedOn(datasetVersion);
+      expect(found.map((v) => [v.name.slice(prefix.length), v.version])).toEqual([
+        ['assistant', 1],
+        ['summariser', 1],
+      ]);
+      expect(found.map(modelVersionUri)).toEqual([
+        `models:/${m('assistant')}/1`,
+        `models:/${m('summariser')}/1`,
+      ]);
+      expect(await registry.versionsTrainedOn(`v${randomBytes(10).toString('hex')}`)).toEqual([]);
     });
 
     it('moves aliases atomically with history and events, and rolls back to the previous version', async () => {
