@@ -1,7 +1,7 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { migrate, type Database, type Logger, type MetricsRegistry } from '@strata/platform';
 import { AuditChainMonitor } from './audit/audit-chain-monitor';
-import { publishAuditRecords } from './audit/audit-events';
+import { auditRecordedMessages } from './audit/audit-events';
 import { AuditLog } from './audit/audit-log';
 import { DEFAULT_GUARDRAIL_POLICY, type GovernanceConfig } from './governance-config';
 import { GOVERNANCE_MIGRATIONS } from './governance-migrations';
@@ -41,7 +41,7 @@ export async function createGovernance(
   const audit = new AuditLog(database, {
     ...(options.signingKey ? { signingKey: options.signingKey } : {}),
     checkpointEvery: config.AUDIT_CHECKPOINT_EVERY,
-    onAppended: publishAuditRecords,
+    events: auditRecordedMessages,
     onCommitted: (rows) => metrics.committed(rows),
   });
   const auditMonitor =

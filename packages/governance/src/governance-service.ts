@@ -202,11 +202,11 @@ export class GovernanceService {
   /**
    * Records a finished (or failed) model interaction. With `auditWrite: 'sync'` (the default) it resolves once
    * the record is committed, so no answer leaves before its audit record is durable. With `'async'` it resolves
-   * at once and the record commits with the next group: lower latency, but a crash in that window (milliseconds;
-   * a graceful shutdown drains it) loses the record.
+   * at once and the record is written just after the answer left: lower latency, but a crash in that window
+   * (milliseconds; a graceful shutdown drains it) loses the record.
    */
   record(entry: AuditEntry): Promise<unknown> {
-    const appended = this.audit.append(entry);
+    const appended = this.audit.append(entry, { later: this.options.auditWrite === 'async' });
     if (this.options.auditWrite !== 'async') return appended;
     appended.catch((error: unknown) => this.options.onAsyncAuditError?.(error));
     return Promise.resolve();

@@ -1,6 +1,8 @@
 import { generateKeyPairSync } from 'node:crypto';
 import pg from 'pg';
 import { migrate, PLATFORM_MIGRATIONS, PostgresDatabase } from '@strata/platform';
+import type { AuditRecordedV1 } from '@strata/contracts';
+import { auditRecordedMessages } from './audit/audit-events';
 import { AuditLog } from './audit/audit-log';
 import { GOVERNANCE_MIGRATIONS } from './governance-migrations';
 import { ApiKeyService } from './identity/api-keys';
@@ -63,7 +65,12 @@ describe('governance on PostgreSQL, shared by replicas', () => {
   it('keeps one contiguous, verifiable audit chain when replicas append concurrently', async () => {
     const { privateKey } = generateKeyPairSync('ed25519');
     const logs = replicas.map(
-      (database) => new AuditLog(database, { signingKey: privateKey, checkpointEvery: 25 }),
+      (database) =>
+        new AuditLog(database, {
+          signingKey: privateKey,
+          checkpointEvery: 25,
+          events: auditRecordedMessages,
+        }),
     );
     await Promise.all(
       Array.from({ length: 200 }, (_, i) =>
@@ -81,6 +88,12 @@ describe('governance on PostgreSQL, shared by replicas', () => {
     );
     const report = await logs[1]!.verify();
     expect(report).toEqual({ ok: true, records: 200, checkpoints: 8 });
+    // Each record's event was committed with it, and the outbox holds them in chain order.
+    const { rows } = await replicas[0].query<{ payload: string }>(
+      "select payload from strata_outbox where message_key = 'audit' order by id",
+    );
+    const sequences = rows.map((row) => (JSON.parse(row.payload) as { data: AuditRecordedV1 }).data.sequence);
+    expect(sequences).toEqual(Array.from({ length: 200 }, (_, i) => i + 1));
     await replicas[0].exec(`update governance_audit_log set outcome = 'denied' where seq = 77`);
     expect((await logs[0]!.verify()).firstProblem).toMatchObject({ seq: 77 });
   });

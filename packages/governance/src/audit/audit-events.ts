@@ -1,5 +1,5 @@
 import { createEvent, TOPICS, type AuditRecordedV1 } from '@strata/contracts';
-import { enqueueEvent, type Queryable } from '@strata/platform';
+import { outboxMessage, type OutboxMessage } from '@strata/platform';
 import type { ChainRow } from './audit-chain';
 
 const OUTCOMES: Record<string, AuditRecordedV1['outcome']> = {
@@ -23,13 +23,16 @@ export function auditRecordedEvent(row: ChainRow): AuditRecordedV1 {
   };
 }
 
-/** Puts each appended record's event in the transactional outbox, in the append's own transaction. */
-export async function publishAuditRecords(tx: Queryable, rows: readonly ChainRow[]): Promise<void> {
-  for (const row of rows) {
+/**
+ * The outbox messages of appended records, one `governance.audit.recorded` event each, all with the key `audit`
+ * so they stay in chain order. The audit log commits them with the records (its `events` option).
+ */
+export function auditRecordedMessages(rows: readonly ChainRow[]): OutboxMessage[] {
+  return rows.map((row) => {
     const event = createEvent(TOPICS.auditRecorded, auditRecordedEvent(row), {
       source: 'strata.governance',
       occurredAt: row.header.occurredAt,
     });
-    await enqueueEvent(tx, TOPICS.auditRecorded, event, { key: 'audit' });
-  }
+    return outboxMessage(TOPICS.auditRecorded, event, { key: 'audit' });
+  });
 }

@@ -1,6 +1,8 @@
 import { generateKeyPairSync } from 'node:crypto';
-import { PGliteDatabase, migrate } from '@strata/platform';
+import type { AuditRecordedV1 } from '@strata/contracts';
+import { PGliteDatabase, PLATFORM_MIGRATIONS, migrate } from '@strata/platform';
 import { GOVERNANCE_MIGRATIONS } from '../governance-migrations';
+import { auditRecordedMessages } from './audit-events';
 import { AuditLog, type AuditEntry } from './audit-log';
 
 const { privateKey } = generateKeyPairSync('ed25519');
@@ -142,5 +144,126 @@ describe('AuditLog retention', () => {
     } finally {
       await database.close();
     }
+  });
+});
+
+describe('AuditLog writes (PGlite)', () => {
+  let database: PGliteDatabase;
+  beforeAll(async () => {
+    database = await PGliteDatabase.open();
+    await migrate(database, PLATFORM_MIGRATIONS);
+    await migrate(database, GOVERNANCE_MIGRATIONS);
+  });
+  afterAll(() => database.close());
+  beforeEach(() =>
+    database.exec(
+      'delete from governance_audit_checkpoints; delete from governance_audit_log; delete from strata_outbox',
+    ),
+  );
+
+  it('commits one outbox event per record with it, in chain order, carrying the record hash', async () => {
+    const log = new AuditLog(database, { events: auditRecordedMessages });
+    const headers = await Promise.all(Array.from({ length: 20 }, (_, i) => log.append(generation(i))));
+    const { rows } = await database.query<{ message_key: string; payload: string }>(
+      'select message_key, payload from strata_outbox order by id',
+    );
+    const events = rows.map((row) => JSON.parse(row.payload) as { data: AuditRecordedV1 });
+    expect(rows.every((row) => row.message_key === 'audit')).toBe(true);
+    expect(events.map((event) => event.data.sequence)).toEqual(
+      headers.map((h) => h.seq).sort((a, b) => a - b),
+    );
+    const stored = await log.search({ limit: 100 });
+    expect(events.map((event) => event.data.hash)).toEqual(stored.map((record) => record.hash));
+  });
+
+  it('writes a record and its event together or not at all, and the chain continues after a failed write', async () => {
+    let calls = 0;
+    const log = new AuditLog(database, {
+      signingKey: privateKey,
+      checkpointEvery: 2,
+      events: (records) => {
+        const messages = auditRecordedMessages(records);
+        // The second write repeats the first write's event id: the outbox's unique key refuses it.
+        if (++calls === 2) return messages.map((m) => ({ ...m, eventId: firstEventId! }));
+        firstEventId ??= messages[0]!.eventId;
+        return messages;
+      },
+    });
+    let firstEventId: string | undefined;
+    await log.append(generation(1));
+    await expect(log.append(generation(2))).rejects.toMatchObject({ sqlState: '23505' });
+    const after = await log.append(generation(3));
+    expect(after.seq).toBe(2);
+    const counts = await database.query<{ records: number; events: number; checkpoints: number }>(
+      `select (select count(*)::int from governance_audit_log) as records,
+              (select count(*)::int from strata_outbox) as events,
+              (select count(*)::int from governance_audit_checkpoints) as checkpoints`,
+    );
+    expect(counts.rows[0]).toEqual({ records: 2, events: 2, checkpoints: 1 });
+    expect(await log.verify()).toEqual({ ok: true, records: 2, checkpoints: 1 });
+  });
+
+  it('continues the chain another writer extended, once a write fails on its stale head', async () => {
+    const first = new AuditLog(database);
+    const second = new AuditLog(database);
+    await first.append(generation(1));
+    await second.append(generation(2));
+    // `first` still holds seq 1 as its head: its write fails, and it reads the head back for the next.
+    await expect(first.append(generation(3))).rejects.toMatchObject({ sqlState: '23505' });
+    expect((await first.append(generation(4))).seq).toBe(3);
+    expect(await first.verify()).toMatchObject({ ok: true, records: 3 });
+  });
+
+  it('starts a `later` write only after the current turn, so an answer being sent goes first', async () => {
+    const log = new AuditLog(database);
+    await log.append(generation(1));
+    await log.drain();
+    const statements: string[] = [];
+    const query = database.query.bind(database);
+    const spy = jest.spyOn(database, 'query').mockImplementation((sql, params) => {
+      statements.push(sql);
+      return query(sql, params);
+    });
+    try {
+      const appended = log.append(generation(1), { later: true });
+      // However long the current turn's promise chains run, the write has not begun.
+      for (let i = 0; i < 100; i++) await Promise.resolve();
+      expect(statements).toEqual([]);
+      expect((await appended).seq).toBe(2);
+      expect(statements).toHaveLength(1);
+      const third = log.append(generation(1), { later: true });
+      await log.drain();
+      expect(statements).toHaveLength(2);
+      expect((await third).seq).toBe(3);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
+  it('keeps awkward values exactly: quotes, backslashes, braces, commas, NULL as text, empty, unicode', async () => {
+    const log = new AuditLog(database, { events: auditRecordedMessages });
+    const awkward = ['say "hi"', 'C:\\path\\{x}', 'a,b', 'NULL', '', 'ünïcödé ✓ 🙂', 'line\nbreak', "it's"];
+    for (const [i, text] of awkward.entries()) {
+      await log.append(
+        generation(i, {
+          tenant: text,
+          model: i % 2 ? null : text,
+          keyId: i % 3 ? text : null,
+          subjectId: text || null,
+          details: { text, nested: { list: [text, null, 1.5] } },
+          personal: { input: text },
+        }),
+      );
+    }
+    const stored = await log.search({ limit: 100 });
+    expect(stored.map((r) => [r.tenant, r.model, r.keyId, r.details['text'], r.personal?.['input']])).toEqual(
+      awkward.map((text, i) => {
+        const keyId = i % 3 ? text : null;
+        // Personal fields are kept only for a data subject: the subject id, else the key.
+        const subject = text || (keyId ? `key:${keyId}` : null);
+        return [text, i % 2 ? null : text, keyId, text, subject ? text : undefined];
+      }),
+    );
+    expect(await log.verify()).toMatchObject({ ok: true, records: awkward.length });
   });
 });

@@ -1,6 +1,12 @@
 import { createPublicKey, randomUUID, type KeyObject } from 'node:crypto';
 import type { AuditRecordView, VerifyReport } from '@strata/contracts';
-import type { Database, Queryable } from '@strata/platform';
+import {
+  enqueueMessages,
+  outboxInsert,
+  type Database,
+  type OutboxMessage,
+  type Queryable,
+} from '@strata/platform';
 import {
   chainRow,
   ChainVerifier,
@@ -55,8 +61,11 @@ export interface AuditLogOptions {
   signingKeyId?: string;
   /** Sign a checkpoint every this many records. */
   checkpointEvery?: number;
-  /** Runs in the append transaction, e.g. to put `governance.audit.recorded` events in the outbox. */
-  onAppended?: (tx: Queryable, records: readonly ChainRow[]) => Promise<void>;
+  /**
+   * The outbox messages announcing appended records (e.g. `governance.audit.recorded` events), committed
+   * atomically with them. The platform's migrations (the outbox table) must have run.
+   */
+  events?: (records: readonly ChainRow[]) => OutboxMessage[];
   /** Told of the records of each committed append transaction (metrics count audit volume here). */
   onCommitted?: (records: readonly ChainRow[]) => void;
   now?: () => Date;
@@ -112,13 +121,21 @@ const MAX_BATCH = 256;
 /**
  * The append-only, hash-chained audit log on the database port (PGlite embedded, PostgreSQL at scale).
  *
- * Appends are group-committed: while one transaction extends the chain, new entries queue and go in the next
- * one, so throughput grows with concurrency while every append still resolves only once it is durable.
+ * Appends are group-committed: while one write extends the chain, new entries queue and go in the next one, so
+ * throughput grows with concurrency while every append still resolves only once it is committed.
+ *
+ * Each write is one SQL statement that inserts the records, their checkpoints and their outbox events
+ * together. On the embedded database that statement is the whole commit: this process is the only writer
+ * (the data directory is locked to it) and its writes run one at a time, so the chain head is kept in memory
+ * instead of being locked and read back. On PostgreSQL, where replicas share the chain, the statement runs in
+ * a transaction that first takes the chain's advisory lock and reads the head.
  */
 export class AuditLog {
   private readonly subjects = new SubjectKeys();
   private queue: Pending[] = [];
   private flushing: Promise<void> | undefined;
+  /** A flush `append(…, { later: true })` set for the next turn of the event loop. */
+  private scheduled: NodeJS.Immediate | undefined;
   private readonly now: () => Date;
   private readonly verifyKey: KeyObject | undefined;
   /**
@@ -136,60 +153,88 @@ export class AuditLog {
       options.verifyKey ?? (options.signingKey ? createPublicKey(options.signingKey) : undefined);
   }
 
-  /** Appends a record; resolves with its header once it is committed. */
-  append(entry: AuditEntry): Promise<AuditHeader> {
+  /**
+   * Appends a record; resolves with its header once it is committed. With `later`, the write starts only after
+   * the current turn of the event loop, so a caller that does not wait for it (asynchronous audit) sends its
+   * answer first: the embedded database's work runs on this thread.
+   */
+  append(entry: AuditEntry, options: { later?: boolean } = {}): Promise<AuditHeader> {
     return new Promise((resolve, reject) => {
       this.queue.push({ entry, resolve, reject });
-      this.startFlush();
+      if (!options.later) void this.startFlush();
+      else this.scheduled ??= setImmediate(() => this.startFlush());
     });
   }
 
   /** Waits until every queued append is committed. */
   async drain(): Promise<void> {
-    while (this.flushing) await this.flushing;
+    while (this.flushing || this.queue.length > 0) await (this.flushing ?? this.startFlush());
   }
 
-  private startFlush(): void {
-    this.flushing ??= this.flush().finally(() => {
+  private startFlush(): Promise<void> {
+    if (this.scheduled) clearImmediate(this.scheduled);
+    this.scheduled = undefined;
+    return (this.flushing ??= this.flush().finally(() => {
       this.flushing = undefined;
-      if (this.queue.length > 0) this.startFlush();
-    });
+      if (this.queue.length > 0) void this.startFlush();
+    }));
   }
 
   private async flush(): Promise<void> {
     const batch = this.queue.splice(0, MAX_BATCH);
     try {
-      const headers = await this.database
-        .transaction(async (tx) => {
-          // On PostgreSQL other replicas append too. PGlite is one connection that only this process opens,
-          // and this log's flushes run one at a time, so the lock would only cost a statement per batch.
-          const embedded = this.database.engine === 'pglite';
-          if (!embedded) await tx.query('select pg_advisory_xact_lock($1)', [CHAIN_LOCK]);
-          const head = embedded && this.head ? this.head : await readHead(tx);
-          let seq = head.seq;
-          let prevHash = head.hash;
-          const rows: ChainRow[] = [];
-          for (const { entry } of batch) {
-            seq += 1;
-            const row = chainRow(prevHash, this.header(seq, entry), await this.seal(tx, entry));
-            rows.push(row);
-            prevHash = row.hash;
-          }
-          await insertRows(tx, rows);
-          await this.checkpoint(tx, rows);
-          await this.options.onAppended?.(tx, rows);
-          return rows;
-        })
-        .then((rows) => {
-          const last = rows.at(-1)!;
-          this.head = { seq: last.header.seq, hash: last.hash };
-          this.options.onCommitted?.(rows);
-          return rows.map((row) => row.header);
-        });
-      batch.forEach((pending, i) => pending.resolve(headers[i]!));
+      const rows =
+        this.database.engine === 'pglite' ? await this.appendEmbedded(batch) : await this.appendShared(batch);
+      const last = rows.at(-1)!;
+      this.head = { seq: last.header.seq, hash: last.hash };
+      this.options.onCommitted?.(rows);
+      batch.forEach((pending, i) => pending.resolve(rows[i]!.header));
     } catch (error) {
+      // Whatever this write left behind, the next one reads the head back from the database.
+      this.head = undefined;
       for (const pending of batch) pending.reject(error);
     }
+  }
+
+  /** PGlite: one statement, its own transaction, on the head this process last wrote. */
+  private async appendEmbedded(batch: readonly Pending[]): Promise<ChainRow[]> {
+    const rows = await this.link(this.database, this.head ?? (await readHead(this.database)), batch);
+    const events = this.options.events?.(rows);
+    const write = writeStatement(rows, this.checkpoints(rows), events);
+    await this.database.query(write.sql, write.params);
+    return rows;
+  }
+
+  /** PostgreSQL: under the chain lock, on the head as committed by whichever replica wrote last. */
+  private appendShared(batch: readonly Pending[]): Promise<ChainRow[]> {
+    return this.database.transaction(async (tx) => {
+      await tx.query('select pg_advisory_xact_lock($1)', [CHAIN_LOCK]);
+      const rows = await this.link(tx, await readHead(tx), batch);
+      const write = writeStatement(rows, this.checkpoints(rows));
+      await tx.query(write.sql, write.params);
+      // Per-key outbox locks, as every outbox writer takes them: events keep their commit order.
+      const events = this.options.events?.(rows);
+      if (events) await enqueueMessages(tx, events);
+      return rows;
+    });
+  }
+
+  /** The batch's records, chained onto `head`. */
+  private async link(
+    db: Queryable,
+    head: { seq: number; hash: string },
+    batch: readonly Pending[],
+  ): Promise<ChainRow[]> {
+    let seq = head.seq;
+    let prevHash = head.hash;
+    const rows: ChainRow[] = [];
+    for (const { entry } of batch) {
+      seq += 1;
+      const row = chainRow(prevHash, this.header(seq, entry), await this.seal(db, entry));
+      rows.push(row);
+      prevHash = row.hash;
+    }
+    return rows;
   }
 
   private header(seq: number, entry: AuditEntry): AuditHeader {
@@ -208,23 +253,19 @@ export class AuditLog {
     };
   }
 
-  private async seal(tx: Queryable, entry: AuditEntry): Promise<SealedPayload | null> {
+  private async seal(db: Queryable, entry: AuditEntry): Promise<SealedPayload | null> {
     const subject = subjectOf(entry);
     if (!entry.personal || subject === null) return null;
-    return SubjectKeys.seal(await this.subjects.keyFor(tx, subject), subject, entry.personal);
+    return SubjectKeys.seal(await this.subjects.keyFor(db, subject), subject, entry.personal);
   }
 
-  private async checkpoint(tx: Queryable, rows: readonly ChainRow[]): Promise<void> {
+  /** The signed checkpoints due among `rows`. */
+  private checkpoints(rows: readonly ChainRow[]): Checkpoint[] {
     const { signingKey, checkpointEvery = 100, signingKeyId = 'default' } = this.options;
-    if (!signingKey) return;
-    for (const row of rows) {
-      if (row.header.seq % checkpointEvery !== 0) continue;
-      const checkpoint = signCheckpoint(row, signingKey, signingKeyId, this.now().toISOString());
-      await tx.query(
-        'insert into governance_audit_checkpoints (seq, hash, signed_at, key_id, signature) values ($1, $2, $3, $4, $5)',
-        [checkpoint.seq, checkpoint.hash, checkpoint.signedAt, checkpoint.keyId, checkpoint.signature],
-      );
-    }
+    if (!signingKey) return [];
+    return rows
+      .filter((row) => row.header.seq % checkpointEvery === 0)
+      .map((row) => signCheckpoint(row, signingKey, signingKeyId, this.now().toISOString()));
   }
 
   /** Records matching `query`, oldest first, with personal fields decrypted where their key still exists. */
@@ -408,35 +449,55 @@ function subjectOf(entry: AuditEntry): string | null {
   return entry.subjectId ?? (entry.keyId ? `key:${entry.keyId}` : null);
 }
 
-async function insertRows(tx: Queryable, rows: readonly ChainRow[]): Promise<void> {
-  const params: unknown[] = [];
-  const tuples = rows.map((row) => {
-    const h = row.header;
-    const values = [
-      h.seq,
-      h.id,
-      h.occurredAt,
-      h.recordClass,
-      h.action,
-      h.outcome,
-      h.keyId,
-      h.tenant,
-      h.model,
-      h.subjectId,
-      JSON.stringify(h),
-      row.payload === null ? null : JSON.stringify(row.payload),
-      row.payloadDigest,
-      row.prevHash,
-      row.hash,
-    ];
-    const start = params.length;
-    params.push(...values);
-    return `(${values.map((_, i) => `$${start + i + 1}`).join(', ')})`;
-  });
-  await tx.query(
-    `insert into governance_audit_log (${COLUMNS.join(', ')}) values ${tuples.join(', ')}`,
-    params,
-  );
+/**
+ * One statement that inserts `rows`, their `checkpoints` and, when given, their outbox `events` (notifying the
+ * relay). Values travel as one array per column, so the SQL text is the same for any batch size and the
+ * database keeps it prepared.
+ */
+function writeStatement(
+  rows: readonly ChainRow[],
+  checkpoints: readonly Checkpoint[],
+  events?: readonly OutboxMessage[],
+): { sql: string; params: unknown[] } {
+  const column = <T>(value: (row: ChainRow) => T) => rows.map(value);
+  const params: unknown[] = [
+    column((r) => r.header.seq),
+    column((r) => r.header.id),
+    column((r) => r.header.occurredAt),
+    column((r) => r.header.recordClass),
+    column((r) => r.header.action),
+    column((r) => r.header.outcome),
+    column((r) => r.header.keyId),
+    column((r) => r.header.tenant),
+    column((r) => r.header.model),
+    column((r) => r.header.subjectId),
+    column((r) => JSON.stringify(r.header)),
+    column((r) => (r.payload === null ? null : JSON.stringify(r.payload))),
+    column((r) => r.payloadDigest),
+    column((r) => r.prevHash),
+    column((r) => r.hash),
+    checkpoints.map((c) => c.seq),
+    checkpoints.map((c) => c.hash),
+    checkpoints.map((c) => c.signedAt),
+    checkpoints.map((c) => c.keyId),
+    checkpoints.map((c) => c.signature),
+  ];
+  const outbox = events && outboxInsert(events, params.length + 1);
+  if (outbox) params.push(...outbox.params);
+  const sql = `with records as (
+      insert into governance_audit_log (${COLUMNS.join(', ')})
+      select seq, id, occurred_at, record_class, action, outcome, key_id, tenant, model, subject_id,
+             header::jsonb, payload::jsonb, payload_digest, prev_hash, hash
+        from unnest($1::bigint[], $2::uuid[], $3::timestamptz[], $4::text[], $5::text[], $6::text[],
+                    $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[],
+                    $14::text[], $15::text[])
+          as r (${COLUMNS.join(', ')})
+    ), checkpoints as (
+      insert into governance_audit_checkpoints (seq, hash, signed_at, key_id, signature)
+      select * from unnest($16::bigint[], $17::text[], $18::timestamptz[], $19::text[], $20::text[])
+    )${outbox ? `, events as (${outbox.sql})` : ''}
+    select ${outbox ? outbox.notify : '1'}`;
+  return { sql, params };
 }
 
 export function toChainRow(row: AuditRow): ChainRow {
