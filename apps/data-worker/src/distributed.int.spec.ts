@@ -189,8 +189,18 @@ it('three worker processes share a run over Kafka and S3; one is killed holding 
   const lake = storeFor('lake/');
   await Promise.all([ready, listening]);
   debug('workers ready');
-  // All three are members of the stage group at once, each with its own partitions.
-  const assigned = stageAssignments();
+  // All three are members of the stage group at once, each with partitions of its own. A replica that joins
+  // late makes the others rejoin, and their logs of that may arrive a moment after its own: wait for the
+  // latest joins of all three to agree.
+  const settled = (a: Map<number, number[]>) => {
+    const all = [...a.values()].flat();
+    return a.size === 3 && new Set(all).size === all.length && [...a.values()].every((own) => own.length > 0);
+  };
+  let assigned = stageAssignments();
+  for (const until = Date.now() + 30_000; !settled(assigned) && Date.now() < until;) {
+    await sleep(50);
+    assigned = stageAssignments();
+  }
   expect([...assigned.keys()].sort()).toEqual([0, 1, 2]);
   const partitions = [...assigned.values()].flat();
   expect(new Set(partitions).size).toBe(partitions.length);
