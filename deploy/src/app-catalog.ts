@@ -59,6 +59,9 @@ export const DEPLOYABLE_APPS: DeployableApp[] = [
     unset: {
       STRATA_ADMIN_KEY:
         'the worker registers no bootstrap admin key; operators use the generation API for keys',
+      AUDIT_VERIFY_INTERVAL_SECONDS:
+        'the worker does not verify the audit chain periodically; the generation API does, for the shared chain',
+      AUDIT_VERIFY_FULL_INTERVAL_HOURS: 'as AUDIT_VERIFY_INTERVAL_SECONDS',
     },
   },
   {
