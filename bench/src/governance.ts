@@ -4,6 +4,10 @@
  * 1. Added latency per request: `POST /generate` (1 new token, starter model) through the full governance path
  *    (API key, policy decision, rate limit, input and output guardrails, audit append) against the same route
  *    and model with a governance service that does nothing, in the same process and run, requests alternating.
+ *    Below it, each step's own time inside the governed requests (authentication, policy, limits, input and
+ *    output guardrails, redaction, the audit record and its database write, and the outbox relay's statements
+ *    per audited record), then this benchmark's figures from before the change. The machine may be shared:
+ *    the load average is printed beside the figures, and only same-run differences compare.
  * 2. Audit append throughput on PGlite and on PostgreSQL, one writer and 64 concurrent writers (group commit).
  * 3. Audit verify throughput.
  *
@@ -23,6 +27,7 @@ import {
   parseGuardrailPolicy,
   type Action,
   type Caller,
+  type CompiledGuardrails,
   type GuardrailResult,
 } from '@strata/governance';
 import { ensureStarterModel, STARTER_SHAPE } from '@strata/model';
@@ -65,6 +70,9 @@ class UngovernedService extends GovernanceService {
     return text;
   }
 }
+
+/** The outbox relay's batches (a read and a mark each, in the background) during the measured requests. */
+let relay = { batches: 0, records: 0 };
 
 async function addedLatency(): Promise<string[][]> {
   await ensureStarterModel(MODEL_DIR);
@@ -144,11 +152,58 @@ async function addedLatency(): Promise<string[][]> {
       }
     };
   };
-  g.authenticate = timed('authenticate (API key)', g.authenticate.bind(g));
+  // Work that happens in pieces during a governed request (output guardrails, redaction, the audit statement)
+  // is summed per request; `inFlight` says which variant's request is running.
+  let inFlight: keyof typeof targets | undefined;
+  const perRequest = new Map<string, number>();
+  const add = (name: string, ms: number) => perRequest.set(name, (perRequest.get(name) ?? 0) + ms);
+  const OUTPUT_GUARD = 'output guardrails (streaming guard)';
+  const REDACT = 'redaction of prompt and answer for the audit record';
+  const AUDIT_SQL = 'audit record: its database write (one statement)';
+  const authenticate = g.authenticate.bind(g);
+  g.authenticate = timed(
+    'authenticate (API key)',
+    async (...args: Parameters<GovernanceService['authenticate']>) => {
+      const caller = await authenticate(...args);
+      const base = caller.guardrails;
+      const guardrails = Object.create(base) as CompiledGuardrails;
+      guardrails.apply = (text, stage) => {
+        const started = performance.now();
+        try {
+          return base.apply(text, stage);
+        } finally {
+          if (stage === 'output') add(OUTPUT_GUARD, performance.now() - started);
+        }
+      };
+      return { ...caller, guardrails };
+    },
+  );
   g.authorize = timed('authorize (permission, allowlist, cap)', g.authorize.bind(g));
   g.admit = timed('admit (rate limits)', g.admit.bind(g));
   g.guardInput = timed('input guardrails', g.guardInput.bind(g));
+  const redact = g.redactForAudit.bind(g);
+  g.redactForAudit = (text: string) => {
+    const started = performance.now();
+    try {
+      return redact(text);
+    } finally {
+      add(REDACT, performance.now() - started);
+    }
+  };
   g.record = timed('audit record (durable before the answer)', g.record.bind(g));
+  const database = governed.runtime.database;
+  const query = database.query.bind(database);
+  let relayBatches = 0;
+  database.query = (async (sql: string, params?: readonly unknown[]) => {
+    const started = performance.now();
+    try {
+      return await query(sql, params);
+    } finally {
+      const ms = performance.now() - started;
+      if (sql.startsWith('with records as') && inFlight === 'governed') add(AUDIT_SQL, ms);
+      if (sql.startsWith('update strata_outbox set sent_at')) relayBatches += 1;
+    }
+  }) as typeof database.query;
   const targets = {
     governed: governed.url,
     off: await ungoverned.getUrl(),
@@ -161,13 +216,25 @@ async function addedLatency(): Promise<string[][]> {
     async: [] as number[],
     unaudited: [] as number[],
   };
+  const pieces = new Map<string, number[]>(
+    [OUTPUT_GUARD, REDACT, AUDIT_SQL].map((name) => [name, [] as number[]]),
+  );
+  let relayAtStart = 0;
   for (let i = 0; i < WARMUP + REQUESTS; i++) {
+    if (i === WARMUP) relayAtStart = relayBatches;
     // Alternate, so drift in machine load falls on every variant alike.
     for (const variant of ['off', 'governed', 'async', 'unaudited'] as const) {
+      perRequest.clear();
+      inFlight = variant;
       const ms = await send(targets[variant]);
-      if (i >= WARMUP) times[variant].push(ms);
+      inFlight = undefined;
+      if (i < WARMUP) continue;
+      times[variant].push(ms);
+      if (variant === 'governed') for (const [name, values] of pieces) values.push(perRequest.get(name) ?? 0);
     }
   }
+  // Both audited variants (sync and async) write one record per round.
+  relay = { batches: relayBatches - relayAtStart, records: 2 * REQUESTS };
   await Promise.all([ungoverned.close(), asyncAudit.close(), unaudited.close()]);
   await governed.close();
   const row = (name: string, values: number[]) => [
@@ -180,7 +247,7 @@ async function addedLatency(): Promise<string[][]> {
     fixed(percentile(values, 50) - percentile(times.off, 50), 3),
     fixed(percentile(values, 99) - percentile(times.off, 99), 3),
   ];
-  const stepRows = [...steps].map(([name, values]) => [
+  const stepRows = [...steps, ...pieces].map(([name, values]) => [
     `  step: ${name}`,
     fixed(percentile(values.slice(-REQUESTS), 50), 3),
     fixed(percentile(values.slice(-REQUESTS), 99), 3),
@@ -243,19 +310,47 @@ async function auditThroughput(name: string, open: () => Promise<Database>): Pro
   return rows;
 }
 
+/** This benchmark's figures before the change, as printed on an idle machine at commit 2e9c2a6. */
+const BEFORE: string[][] = [
+  ['governance off (baseline)', '4.456'],
+  ['governance on, AUDIT_WRITE=sync (default)', '8.300'],
+  ['added, sync audit', '3.844'],
+  ['added, async audit', '3.416'],
+  ['added, no audit', '0.419'],
+  ['  step: authenticate (API key)', '0.027'],
+  ['  step: authorize (permission, allowlist, cap)', '0.003'],
+  ['  step: admit (rate limits)', '0.004'],
+  ['  step: input guardrails', '0.037'],
+  ['  step: audit record (durable before the answer)', '2.661'],
+];
+
+/** 1-minute load average: the machine is shared, so every figure is printed beside it. */
+const load = () => os.loadavg()[0]!.toFixed(2);
+
 async function main(): Promise<void> {
   process.stdout.write(
-    `governance: added latency over ${REQUESTS} requests each (POST /generate, 1 new token)\n\n`,
+    `governance: added latency over ${REQUESTS} requests each (POST /generate, 1 new token); ` +
+      `load average ${load()} at start\n\n`,
   );
   printTable(['path', 'p50 ms', 'p99 ms'], await addedLatency());
   process.stdout.write(
-    '\nbefore (issue 12): governance added +5.3 ms p50 over a 4.7 ms baseline (sync audit); goal: ≤ 1 ms\n',
+    `\noutbox relay: ${relay.batches} batches (one read and one mark each) for ${relay.records} audited records\n` +
+      `load average ${load()} at the end of the latency rows\n`,
   );
+  process.stdout.write(
+    '\nbefore (issue 12): governance added +5.3 ms p50 over a 4.7 ms baseline (sync audit); goal: ≤ 1 ms\n' +
+      '\nbefore the single-statement audit write and PGlite prepared statements (this benchmark at 2e9c2a6,\n' +
+      'idle machine):\n\n',
+  );
+  printTable(['path', 'p50 ms'], BEFORE);
   const url = process.env['STRATA_IT_POSTGRES_URL'];
   const rows = await auditThroughput('PGlite', () => PGliteDatabase.open());
   if (url) rows.push(...(await auditThroughput('PostgreSQL 15', () => PostgresDatabase.open({ url }))));
-  process.stdout.write('\naudit log throughput\n\n');
+  process.stdout.write(`\naudit log throughput (load average ${load()})\n\n`);
   printTable(['database', 'operation', 'records/s'], rows);
+  process.stdout.write(
+    '\nbefore (2e9c2a6, idle machine): PGlite append, 1 writer 1134/s; 64 writers 5309/s\n',
+  );
   if (!url) process.stdout.write('\n(PostgreSQL skipped: run through scripts/integration/run.mjs)\n');
 }
 
