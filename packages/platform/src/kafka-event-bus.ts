@@ -173,48 +173,59 @@ export class KafkaEventBus implements EventBus {
       logger: this.options.logger,
     });
     const sessionTimeout = this.options.sessionTimeoutMs ?? 10_000;
-    const consumer = this.kafka.consumer({
-      groupId: group,
-      sessionTimeout,
-      heartbeatInterval: this.options.heartbeatIntervalMs ?? Math.max(100, Math.floor(sessionTimeout / 10)),
-      rebalanceTimeout: this.options.rebalanceTimeoutMs ?? 30_000,
-      allowAutoTopicCreation: true,
-      maxWaitTimeInMs: this.options.maxWaitTimeMs ?? 100,
-      partitionAssigners: [leaderWaitsForFollowers(this.options.leaderSyncDelayMs ?? 500)],
-    });
-    const subscription = new KafkaSubscription(topic.name, group, consumer, (s) =>
-      this.subscriptions.delete(s),
-    );
-    let removeJoinListener: (() => void) | undefined;
-    const joined = new Promise<void>((resolve) => {
-      removeJoinListener = consumer.on(consumer.events.GROUP_JOIN, () => resolve());
-    });
-    consumer.on(consumer.events.CRASH, ({ payload }) => {
-      this.options.logger?.error(
-        { topic: topic.name, group, err: payload.error, restart: payload.restart },
-        'Kafka consumer crashed',
-      );
-    });
-    try {
-      await consumer.connect();
-      await consumer.subscribe({ topics: [topic.name], fromBeginning: options.fromBeginning ?? true });
-      await consumer.run({
-        autoCommit: true,
-        autoCommitInterval: 1000,
-        eachBatchAutoResolve: false,
-        partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 4,
-        eachBatch: (payload) => this.consume(payload, dispatcher, subscription.abort.signal, group),
+    const subscription = new KafkaSubscription(topic.name, group, (s) => this.subscriptions.delete(s));
+    let markJoined: () => void = () => undefined;
+    const joined = new Promise<void>((resolve) => (markJoined = resolve));
+    // One group member. kafkajs restarts a member itself after a retriable error, and stops it for good after
+    // any other (such as the mock cluster's INVALID_REQUEST to a late SyncGroup): the subscription would then
+    // consume nothing while its service looked healthy, so it starts a new member instead.
+    const startMember = async (): Promise<Consumer> => {
+      const consumer = this.kafka.consumer({
+        groupId: group,
+        sessionTimeout,
+        heartbeatInterval: this.options.heartbeatIntervalMs ?? Math.max(100, Math.floor(sessionTimeout / 10)),
+        rebalanceTimeout: this.options.rebalanceTimeoutMs ?? 30_000,
+        allowAutoTopicCreation: true,
+        maxWaitTimeInMs: this.options.maxWaitTimeMs ?? 100,
+        partitionAssigners: [leaderWaitsForFollowers(this.options.leaderSyncDelayMs ?? 500)],
       });
+      subscription.consumer = consumer;
+      consumer.on(consumer.events.GROUP_JOIN, () => markJoined());
+      consumer.on(consumer.events.CRASH, ({ payload }) => {
+        this.options.logger?.error(
+          { topic: topic.name, group, err: payload.error, restart: payload.restart },
+          payload.restart
+            ? 'Kafka consumer crashed; kafkajs restarts it'
+            : 'Kafka consumer crashed; replacing it',
+        );
+        if (!payload.restart) subscription.replace(consumer, startMember, this.options.logger);
+      });
+      try {
+        await consumer.connect();
+        await consumer.subscribe({ topics: [topic.name], fromBeginning: options.fromBeginning ?? true });
+        await consumer.run({
+          autoCommit: true,
+          autoCommitInterval: 1000,
+          eachBatchAutoResolve: false,
+          partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 4,
+          eachBatch: (payload) => this.consume(payload, dispatcher, subscription.abort.signal, group),
+        });
+      } catch (error) {
+        await consumer.disconnect().catch(() => undefined);
+        throw error;
+      }
+      return consumer;
+    };
+    try {
+      await startMember();
       await withTimeout(joined, this.options.joinTimeoutMs ?? 60_000, `joining consumer group ${group}`);
     } catch (error) {
-      await consumer.disconnect().catch(() => undefined);
+      await subscription.close().catch(() => undefined);
       throw error instanceof PlatformError
         ? error
         : new PlatformError('unavailable', `cannot consume ${topic.name}: ${errorMessageOf(error)}`, {
             cause: error,
           });
-    } finally {
-      removeJoinListener?.();
     }
     this.subscriptions.add(subscription);
     return subscription;
@@ -300,25 +311,63 @@ export class KafkaEventBus implements EventBus {
 
 class KafkaSubscription implements Subscription {
   readonly abort = new AbortController();
+  /** The current group member; replaced when kafkajs gives one up. */
+  consumer: Consumer | undefined;
   private closing: Promise<void> | undefined;
+  private replacing: Promise<void> | undefined;
 
   constructor(
     readonly topic: string,
     readonly group: string,
-    private readonly consumer: Consumer,
     private readonly onClosed: (s: KafkaSubscription) => void,
   ) {}
+
+  /** Starts a new member in place of one kafkajs stopped for good, retrying with backoff until one runs. */
+  replace(stopped: Consumer, start: () => Promise<Consumer>, logger?: Logger): void {
+    if (this.abort.signal.aborted || this.consumer !== stopped || this.replacing) return;
+    this.replacing = (async () => {
+      await stopped.disconnect().catch(() => undefined);
+      for (let attempt = 0; !this.abort.signal.aborted; attempt += 1) {
+        await sleep(Math.min(30_000, 1000 * 2 ** attempt), this.abort.signal);
+        if (this.abort.signal.aborted) return;
+        try {
+          await start();
+          logger?.info({ topic: this.topic, group: this.group }, 'Kafka consumer replaced');
+          return;
+        } catch (error) {
+          logger?.warn(
+            { topic: this.topic, group: this.group, err: error },
+            'Kafka consumer not replaced yet',
+          );
+        }
+      }
+    })().finally(() => (this.replacing = undefined));
+  }
 
   close(): Promise<void> {
     this.closing ??= (async () => {
       this.abort.abort();
+      await this.replacing;
       // disconnect() stops fetching, waits for the batch in progress (which stops after its current message),
       // commits the resolved offsets and leaves the group, so its partitions move on at once.
-      await this.consumer.disconnect();
+      await this.consumer?.disconnect();
       this.onClosed(this);
     })();
     return this.closing;
   }
+}
+
+/** Resolves after `ms`, or at once when `signal` aborts. */
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
 }
 
 function headersOf(headers: IHeaders | undefined): Record<string, string> {
