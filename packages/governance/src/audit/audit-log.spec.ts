@@ -203,6 +203,21 @@ describe('AuditLog writes (PGlite)', () => {
     expect(await log.verify()).toEqual({ ok: true, records: 2, checkpoints: 1 });
   });
 
+  it('resolves committed appends even when the commit observer throws, and keeps its head', async () => {
+    const seen: number[] = [];
+    const log = new AuditLog(database, {
+      onCommitted: (records) => {
+        seen.push(...records.map((record) => record.header.seq));
+        throw new Error('metrics are down');
+      },
+    });
+    const headers = await Promise.all([1, 2, 3].map((i) => log.append(generation(i))));
+    expect(headers.map((h) => h.seq).sort()).toEqual([1, 2, 3]);
+    expect((await log.append(generation(4))).seq).toBe(4);
+    expect(seen.sort()).toEqual([1, 2, 3, 4]);
+    expect(await log.verify()).toMatchObject({ ok: true, records: 4 });
+  });
+
   it('continues the chain another writer extended, once a write fails on its stale head', async () => {
     const first = new AuditLog(database);
     const second = new AuditLog(database);

@@ -182,17 +182,24 @@ export class AuditLog {
 
   private async flush(): Promise<void> {
     const batch = this.queue.splice(0, MAX_BATCH);
+    let rows: ChainRow[];
     try {
-      const rows =
+      rows =
         this.database.engine === 'pglite' ? await this.appendEmbedded(batch) : await this.appendShared(batch);
       const last = rows.at(-1)!;
       this.head = { seq: last.header.seq, hash: last.hash };
-      this.options.onCommitted?.(rows);
       batch.forEach((pending, i) => pending.resolve(rows[i]!.header));
     } catch (error) {
       // Whatever this write left behind, the next one reads the head back from the database.
       this.head = undefined;
       for (const pending of batch) pending.reject(error);
+      return;
+    }
+    // After the appends resolved: an observer that throws must not turn committed records into failed appends.
+    try {
+      this.options.onCommitted?.(rows);
+    } catch {
+      // Observers (metrics) are best-effort; the records are committed either way.
     }
   }
 
