@@ -163,4 +163,20 @@ describe('chooseToken against the textbook sampler', () => {
     expect(fast).toEqual(draws.map((u) => referenceToken(vocabulary, settings, u)));
     expect(new Set(fast).size).toBeGreaterThan(1);
   });
+
+  // The nucleus of a flat distribution holds most of the vocabulary and is radix-sorted on the scores' bits:
+  // negative scores, both zeros, -Infinity and ties must come out in the comparison sort's order.
+  const flat = Float32Array.from({ length: 50_257 }, () => Math.round((random.next() - 0.6) * 24) / 8);
+  for (let i = 0; i < 200; i++) flat[Math.floor(random.next() * flat.length)] = i % 2 === 0 ? -0 : 0;
+  for (let i = 0; i < 50; i++) flat[Math.floor(random.next() * flat.length)] = -Infinity;
+  it.each([
+    ['top-p 0.95', sampled({ topP: 0.95 })],
+    ['top-p 0.9 at temperature 2', sampled({ topP: 0.9, temperature: 2 })],
+    ['top-k 5000 and top-p 0.99', sampled({ topK: 5000, topP: 0.99 })],
+  ])('picks the same tokens over a flat vocabulary with %s', (_, settings) => {
+    const draws = [0.001, 0.1, 0.25, 0.5, 0.62, 0.8, 0.97, 0.9999];
+    const fast = draws.map((u) => chooseToken(flat, none, settings, fixed(u)).token);
+    expect(fast).toEqual(draws.map((u) => referenceToken(flat, settings, u)));
+    expect(new Set(fast).size).toBeGreaterThan(4);
+  });
 });

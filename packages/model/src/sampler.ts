@@ -83,6 +83,7 @@ const scratch = {
   values: new Float64Array(0),
   ids: new Uint32Array(0),
   heap: new Float32Array(0),
+  above: new Uint32Array(0),
 };
 
 function reserve<K extends keyof typeof scratch>(key: K, length: number): (typeof scratch)[K] {
@@ -201,48 +202,113 @@ function siftDown(heap: Float32Array, size: number, value: number): void {
  */
 function nucleus(scores: Float32Array, { ids, values }: Candidates, topP: number): Candidates {
   const order = (a: number, b: number) => scores[ids ? ids[b]! : b]! - scores[ids ? ids[a]! : a]! || a - b;
+  const above = reserve('above', values.length);
   for (let floor = 1 / 64; ; floor = floor < 1e-12 ? 0 : floor / 64) {
-    const above: number[] = [];
+    let count = 0;
     let mass = 0;
     for (let j = 0; j < values.length; j++) {
       if (values[j]! >= floor) {
-        above.push(j);
+        above[count++] = j;
         mass += values[j]!;
       }
     }
     // A margin for rounding: the prefix sum below adds the same values in another order.
     if (mass < topP + 1e-9 && floor > 0) continue;
-    above.sort(order);
+    const sorted = above.subarray(0, count);
+    // A flat distribution (an untrained model, a high temperature) puts most of the vocabulary above the floor:
+    // then a linear-time radix sort, not a comparison sort with a callback per comparison.
+    if (count > RADIX_SORT_FROM) sortByScoreDescending(sorted, (j) => scores[ids ? ids[j]! : j]!);
+    else sorted.sort(order);
     let cumulative = 0;
     let keep = 0;
-    while (keep < above.length && cumulative < topP) cumulative += values[above[keep++]!]!;
+    while (keep < count && cumulative < topP) cumulative += values[sorted[keep++]!]!;
     keep = maxOf(keep, 1);
-    return renormalise({
-      ids: Uint32Array.from(above.slice(0, keep), (j) => (ids ? ids[j]! : j)),
-      values: Float64Array.from(above.slice(0, keep), (j) => values[j]!),
-    });
+    const keptIds = new Uint32Array(keep);
+    const keptValues = new Float64Array(keep);
+    for (let n = 0; n < keep; n++) {
+      const j = sorted[n]!;
+      keptIds[n] = ids ? ids[j]! : j;
+      keptValues[n] = values[j]!;
+    }
+    return renormalise({ ids: keptIds, values: keptValues });
   }
+}
+
+/** From this many candidates on, the nucleus is radix-sorted. */
+const RADIX_SORT_FROM = 512;
+const RADIX_BITS = 11;
+const RADIX_BUCKETS = 1 << RADIX_BITS;
+const floatBits = new Float32Array(1);
+const floatBitsAsInt = new Uint32Array(floatBits.buffer);
+
+/**
+ * An unsigned integer that orders float32 scores from highest to lowest: the IEEE-754 bits with the sign bit
+ * set for positives and all bits flipped for negatives order floats ascending, and flipping that orders them
+ * descending. -0 counts as +0, as a comparison does.
+ */
+function descendingKey(score: number): number {
+  floatBits[0] = score === 0 ? 0 : score;
+  const bits = floatBitsAsInt[0]!;
+  const ascending = bits >= 0x80000000 ? ~bits >>> 0 : (bits | 0x80000000) >>> 0;
+  return ~ascending >>> 0;
+}
+
+/**
+ * Sorts `items` in place by descending score, ties keeping their order (a stable LSD radix sort over the
+ * scores' 32 bits, 11 at a time), so it gives the same order as the comparison sort it replaces.
+ */
+function sortByScoreDescending(items: Uint32Array, scoreOf: (item: number) => number): void {
+  const n = items.length;
+  let keys = new Uint32Array(n);
+  let order = items.slice();
+  for (let i = 0; i < n; i++) keys[i] = descendingKey(scoreOf(order[i]!));
+  let nextKeys = new Uint32Array(n);
+  let nextOrder = new Uint32Array(n);
+  const counts = new Uint32Array(RADIX_BUCKETS);
+  for (let shift = 0; shift < 32; shift += RADIX_BITS) {
+    counts.fill(0);
+    for (let i = 0; i < n; i++) counts[(keys[i]! >>> shift) & (RADIX_BUCKETS - 1)]!++;
+    let start = 0;
+    for (let b = 0; b < RADIX_BUCKETS; b++) {
+      const count = counts[b]!;
+      counts[b] = start;
+      start += count;
+    }
+    for (let i = 0; i < n; i++) {
+      const slot = counts[(keys[i]! >>> shift) & (RADIX_BUCKETS - 1)]!++;
+      nextKeys[slot] = keys[i]!;
+      nextOrder[slot] = order[i]!;
+    }
+    [keys, nextKeys] = [nextKeys, keys];
+    [order, nextOrder] = [nextOrder, order];
+  }
+  items.set(order);
 }
 
 /** Keeps the tokens whose information content is closest to the distribution's entropy, up to mass `typicalP`. */
 function typical({ ids, values }: Candidates, typicalP: number): Candidates {
   let entropy = 0;
   for (const p of values) if (p > 0) entropy -= p * log(p);
-  const order = Array.from(values.keys()).sort(
-    (a, b) => abs(-log(values[a]!) - entropy) - abs(-log(values[b]!) - entropy) || a - b,
-  );
-  const kept: number[] = [];
+  // Each candidate's distance from the entropy, computed once rather than twice per comparison.
+  const distance = new Float64Array(values.length);
+  for (let i = 0; i < values.length; i++) distance[i] = abs(-log(values[i]!) - entropy);
+  const order = new Uint32Array(values.length);
+  for (let i = 0; i < order.length; i++) order[i] = i;
+  order.sort((a, b) => distance[a]! - distance[b]! || a - b);
+  let count = 0;
   let cumulative = 0;
-  for (const index of order) {
-    kept.push(index);
-    cumulative += values[index]!;
+  while (count < order.length) {
+    cumulative += values[order[count++]!]!;
     if (cumulative >= typicalP) break;
   }
-  kept.sort((a, b) => a - b);
-  return renormalise({
-    ids: Uint32Array.from(kept, (i) => (ids ? ids[i]! : i)),
-    values: Float64Array.from(kept, (i) => values[i]!),
-  });
+  const kept = order.subarray(0, count).sort();
+  const keptIds = new Uint32Array(count);
+  const keptValues = new Float64Array(count);
+  for (let n = 0; n < count; n++) {
+    keptIds[n] = ids ? ids[kept[n]!]! : kept[n]!;
+    keptValues[n] = values[kept[n]!]!;
+  }
+  return renormalise({ ids: keptIds, values: keptValues });
 }
 
 function renormalise({ ids, values }: Candidates): Candidates {
