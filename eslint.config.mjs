@@ -27,8 +27,22 @@ export default tseslint.config(
     },
   },
   {
-    // Tests read loosely typed JSON bodies; `any` there keeps assertions readable.
+    // Tests read loosely typed JSON bodies; `any` there keeps assertions readable. They may also use a package's
+    // published test support (`@strata/platform/testing`: the integration servers, a fresh test database).
     files: ['**/*.spec.ts'],
-    rules: { '@typescript-eslint/no-explicit-any': 'off' },
+    rules: {
+      '@typescript-eslint/no-explicit-any': 'off',
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['@strata/*/*', '!@strata/*/nest', '!@strata/*/testing'],
+              message: 'Import a package through its entry point.',
+            },
+          ],
+        },
+      ],
+    },
   },
 );

@@ -1,6 +1,6 @@
 import { generateKeyPairSync } from 'node:crypto';
-import pg from 'pg';
 import { migrate, PLATFORM_MIGRATIONS, PostgresDatabase } from '@strata/platform';
+import { createTestDatabase } from '@strata/platform/testing';
 import type { AuditRecordedV1 } from '@strata/contracts';
 import { auditRecordedMessages } from './audit/audit-events';
 import { AuditLog } from './audit/audit-log';
@@ -10,28 +10,11 @@ import type { Principal } from './identity/principal';
 import { RateLimiter } from './limits/rate-limiter';
 import { DatabaseTokenBuckets } from './limits/token-buckets';
 
-/** A fresh database on the integration PostgreSQL server (started by `pnpm test:integration`). */
-async function freshDatabaseUrl(): Promise<string> {
-  const server = process.env['STRATA_IT_POSTGRES_URL'];
-  if (!server) throw new Error('STRATA_IT_POSTGRES_URL is not set: run `pnpm test:integration`');
-  const name = `strata_gov_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`;
-  const admin = new pg.Client({ connectionString: server });
-  await admin.connect();
-  try {
-    await admin.query(`create database ${name}`);
-  } finally {
-    await admin.end();
-  }
-  const url = new URL(server);
-  url.pathname = `/${name}`;
-  return url.toString();
-}
-
 /** Two "replicas": separate connection pools on one PostgreSQL database, as two pods would have. */
 let replicas: [PostgresDatabase, PostgresDatabase];
 
 beforeAll(async () => {
-  const url = await freshDatabaseUrl();
+  const url = await createTestDatabase();
   replicas = [await PostgresDatabase.open({ url }), await PostgresDatabase.open({ url })];
   await migrate(replicas[0], PLATFORM_MIGRATIONS);
   await migrate(replicas[0], GOVERNANCE_MIGRATIONS);

@@ -9,7 +9,7 @@ import type { Database } from './database';
 import { effectsTable, faultTopic, runFaultWorker } from './fault-support.testing';
 import { InMemoryEventBus } from './in-memory-event-bus';
 import { Inbox } from './inbox';
-import { createTestDatabase, integrationEnv } from './integration-env.testing';
+import { createTestDatabase, integrationEnv } from './integration-env';
 import { KafkaEventBus } from './kafka-event-bus';
 import { LocalObjectStore } from './local-object-store';
 import { migrate } from './migrations';

@@ -1,5 +1,5 @@
 import { describeEventBusConformance } from './event-bus-conformance.testing';
-import { integrationEnv } from './integration-env.testing';
+import { integrationEnv } from './integration-env';
 import { KafkaEventBus } from './kafka-event-bus';
 import { uniqueSuffix } from './test-support.testing';
 

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { faultTopic } from './fault-support.testing';
-import { integrationEnv } from './integration-env.testing';
+import { integrationEnv } from './integration-env';
 import { KafkaEventBus } from './kafka-event-bus';
 import type { Logger } from './logger';
 import { uniqueSuffix } from './test-support.testing';

@@ -1,4 +1,4 @@
-import { createTestDatabase, integrationEnv, pauseKafka, resumeKafka } from './integration-env.testing';
+import { createTestDatabase, integrationEnv, pauseKafka, resumeKafka } from './integration-env';
 import { KafkaEventBus } from './kafka-event-bus';
 import { describeOutboxConformance } from './outbox-conformance.testing';
 import { PostgresDatabase } from './postgres-database';

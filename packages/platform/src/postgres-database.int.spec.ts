@@ -1,5 +1,5 @@
 import { describeDatabaseConformance } from './database-conformance.testing';
-import { createTestDatabase } from './integration-env.testing';
+import { createTestDatabase } from './integration-env';
 import { PostgresDatabase } from './postgres-database';
 import { PGliteDatabase } from './pglite-database';
 

@@ -1,5 +1,5 @@
 import { GetObjectCommand, ListMultipartUploadsCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import { integrationEnv } from './integration-env.testing';
+import { integrationEnv } from './integration-env';
 import { readAll } from './object-store';
 import { describeObjectStoreConformance } from './object-store-conformance.testing';
 import { S3ObjectStore } from './s3-object-store';

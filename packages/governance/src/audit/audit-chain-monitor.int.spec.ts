@@ -1,27 +1,10 @@
 import { createPublicKey, generateKeyPairSync } from 'node:crypto';
-import pg from 'pg';
 import { Registry } from 'prom-client';
 import { migrate, PLATFORM_MIGRATIONS, PostgresDatabase } from '@strata/platform';
+import { createTestDatabase } from '@strata/platform/testing';
 import { GOVERNANCE_MIGRATIONS } from '../governance-migrations';
 import { AuditChainMonitor } from './audit-chain-monitor';
 import { AuditLog } from './audit-log';
-
-/** A fresh database on the integration PostgreSQL server (started by `pnpm test:integration`). */
-async function freshDatabaseUrl(): Promise<string> {
-  const server = process.env['STRATA_IT_POSTGRES_URL'];
-  if (!server) throw new Error('STRATA_IT_POSTGRES_URL is not set: run `pnpm test:integration`');
-  const name = `strata_chain_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`;
-  const admin = new pg.Client({ connectionString: server });
-  await admin.connect();
-  try {
-    await admin.query(`create database ${name}`);
-  } finally {
-    await admin.end();
-  }
-  const url = new URL(server);
-  url.pathname = `/${name}`;
-  return url.toString();
-}
 
 /**
  * The monitor on PostgreSQL, where other replicas append while it verifies: one pool appends, another (the
@@ -33,7 +16,7 @@ describe('AuditChainMonitor on PostgreSQL', () => {
   let reader: PostgresDatabase;
 
   beforeAll(async () => {
-    const url = await freshDatabaseUrl();
+    const url = await createTestDatabase();
     [writer, reader] = [await PostgresDatabase.open({ url }), await PostgresDatabase.open({ url })];
     await migrate(writer, PLATFORM_MIGRATIONS);
     await migrate(writer, GOVERNANCE_MIGRATIONS);

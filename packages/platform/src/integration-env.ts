@@ -1,6 +1,7 @@
 /**
- * The servers `pnpm test:integration` started (scripts/integration/run.mjs). A missing variable fails the
- * suite loudly: integration tests never skip because a server is absent.
+ * The servers `pnpm test:integration` started (scripts/integration/run.mjs), for every package's integration
+ * suites (`@strata/platform/testing`). A missing variable fails the suite loudly: integration tests never skip
+ * because a server is absent.
  */
 function required(name: string): string {
   const value = process.env[name];
