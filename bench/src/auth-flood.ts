@@ -13,34 +13,17 @@
  * bad requests' statuses, how many audit records the flood added, and whether the chain still verifies.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { startGenerationService, type RunningGenerationService } from '@strata/application';
-import { ensureStarterModel, STARTER_SHAPE } from '@strata/model';
+import type { RunningGenerationService } from '@strata/application';
+import { ADMIN_KEY, startStarterService } from './starter-service';
 import { fixed, percentile, printTable } from './stats';
 
-const ROOT = path.resolve(__dirname, '../..');
-const MODEL_DIR = path.join(ROOT, '.strata/models');
-const ADMIN_KEY = 'sk-strata-bench-admin-0123456789abcdefghijklmnop';
 const AUTHORISED = 300;
 const BAD = 10_000;
 
-async function start(authFailuresPerMinute: string): Promise<RunningGenerationService> {
-  return startGenerationService({
-    service: 'bench-auth-flood',
-    env: {
-      PORT: '0',
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'error',
-      MODEL_ID: STARTER_SHAPE.modelId,
-      MODEL_CACHE_DIR: MODEL_DIR,
-      MODEL_OFFLINE: 'true',
-      STRATA_DATA_DIR: mkdtempSync(path.join(os.tmpdir(), 'strata-bench-')),
-      STRATA_ADMIN_KEY: ADMIN_KEY,
-      MAX_NEW_TOKENS: '1',
-      AUTH_FAILURES_PER_MINUTE: authFailuresPerMinute,
-    },
+function start(authFailuresPerMinute: string): Promise<RunningGenerationService> {
+  return startStarterService('bench-auth-flood', {
+    MAX_NEW_TOKENS: '1',
+    AUTH_FAILURES_PER_MINUTE: authFailuresPerMinute,
   });
 }
 
@@ -115,7 +98,6 @@ async function phase(service: RunningGenerationService, withFlood: boolean) {
 }
 
 async function main(): Promise<void> {
-  await ensureStarterModel(MODEL_DIR);
   const limited = await start('30');
   const unlimited = await start('1000000');
   try {

@@ -14,10 +14,8 @@
  * Run through `scripts/integration/run.mjs`, which starts PostgreSQL and passes STRATA_IT_POSTGRES_URL.
  */
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
-import { createGenerationApp, startGenerationService } from '@strata/application';
+import { createGenerationApp } from '@strata/application';
 import {
   AuditLog,
   compileGuardrailPolicy,
@@ -30,7 +28,6 @@ import {
   type CompiledGuardrails,
   type GuardrailResult,
 } from '@strata/governance';
-import { ensureStarterModel, STARTER_SHAPE } from '@strata/model';
 import {
   createLogger,
   createMetricsRegistry,
@@ -40,11 +37,9 @@ import {
   PostgresDatabase,
   type Database,
 } from '@strata/platform';
+import { startStarterService } from './starter-service';
 import { fixed, percentile, printTable } from './stats';
 
-const ROOT = path.resolve(__dirname, '../..');
-const MODEL_DIR = path.join(ROOT, '.strata/models');
-const ADMIN_KEY = 'sk-strata-bench-admin-0123456789abcdefghijklmnop';
 // BENCH_REQUESTS shrinks a run to a quick check that every row works.
 const REQUESTS = Number(process.env['BENCH_REQUESTS'] ?? 1000);
 const WARMUP = Math.ceil(REQUESTS / 10);
@@ -75,20 +70,7 @@ class UngovernedService extends GovernanceService {
 let relay = { batches: 0, records: 0 };
 
 async function addedLatency(): Promise<string[][]> {
-  await ensureStarterModel(MODEL_DIR);
-  const governed = await startGenerationService({
-    service: 'bench',
-    env: {
-      PORT: '0',
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'error',
-      MODEL_ID: STARTER_SHAPE.modelId,
-      MODEL_CACHE_DIR: MODEL_DIR,
-      MODEL_OFFLINE: 'true',
-      STRATA_DATA_DIR: mkdtempSync(path.join(os.tmpdir(), 'strata-bench-')),
-      STRATA_ADMIN_KEY: ADMIN_KEY,
-    },
-  });
+  const governed = await startStarterService('bench');
   const g = governed.governance;
   const logger = createLogger({ name: 'bench', level: 'error' });
   const sameApiWith = async (governance: GovernanceService) => {
