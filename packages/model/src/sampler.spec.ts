@@ -1,4 +1,4 @@
-import { chooseToken, usesSampling, type SamplingSettings } from './sampler';
+import { chooseToken, needsDistribution, usesSampling, type SamplingSettings } from './sampler';
 import { seededRandom, type RandomSource } from './seeded-random';
 
 const greedy: SamplingSettings = {
@@ -174,10 +174,70 @@ describe('chooseToken against the textbook sampler', () => {
   });
 });
 
+describe('chooseToken with the distribution computed by the caller', () => {
+  // Probabilities from float32 differ from float64 ones by rounding. Where tokens hold 1e-10 of the mass
+  // each, that is enough to move a draw to the next token, so here every token holds at least 1e-6.
+  const random = seededRandom(21);
+  const vocabulary = Float32Array.from({ length: 50_257 }, () => Math.round(random.next() * 24) / 4);
+  for (let i = 0; i < 20; i++) vocabulary[Math.floor(random.next() * vocabulary.length)] = 7 + i / 4;
+
+  it.each([
+    ['temperature 1', sampled({})],
+    ['temperature 0.7', sampled({ temperature: 0.7 })],
+    ['top-p 0.9', sampled({ topP: 0.9 })],
+    ['top-p 0.6 at temperature 1.5', sampled({ topP: 0.6, temperature: 1.5 })],
+  ])('picks the textbook tokens with %s', (_, settings) => {
+    const distribution = float32Softmax(vocabulary, settings.temperature);
+    expectTextbookTokens(vocabulary, settings, 2, distribution);
+  });
+
+  it('reads the greedy logprob from it, and the argmax from the logits', () => {
+    const distribution = float32Softmax(logits, 1);
+    const choice = chooseToken(logits, none, greedy, fixed(0), { distribution });
+    expect(choice.token).toBe(1);
+    expect(choice.logprob).toBe(Math.log(distribution[1]!));
+    expect(choice.logprob).toBeCloseTo(chooseToken(logits, none, greedy, fixed(0)).logprob, 6);
+  });
+
+  it('uses it for every token it covers: a distribution that puts all mass on one token decides the draw', () => {
+    const forced = new Float32Array(logits.length);
+    forced[3] = 1;
+    for (const u of [0.01, 0.5, 0.99]) {
+      expect(chooseToken(logits, none, sampled({}), fixed(u), { distribution: forced }).token).toBe(3);
+    }
+  });
+
+  it('is not asked for, and not used, where top-k needs only its own candidates', () => {
+    expect(needsDistribution(sampled({ topK: 2 }), true, logits.length)).toBe(false);
+    expect(needsDistribution(greedy, false, logits.length)).toBe(false);
+    expect(needsDistribution(greedy, true, logits.length)).toBe(true);
+    expect(needsDistribution(sampled({ topK: logits.length }), false, logits.length)).toBe(true);
+    const forced = new Float32Array(logits.length);
+    forced[3] = 1;
+    const token = chooseToken(logits, none, sampled({ topK: 2 }), fixed(0.5), { distribution: forced }).token;
+    expect([1, 4]).toContain(token);
+  });
+});
+
+/** softmax(logits / temperature) in float32, as the engine's onnxruntime graph computes it. */
+function float32Softmax(scores: Float32Array, temperature: number): Float32Array {
+  const scaled = scores.map((s) => s / temperature);
+  const max = Math.max(...scaled);
+  const weights = Array.from(scaled, (s) => Math.exp(s - max));
+  const total = weights.reduce((a, b) => a + b, 0);
+  return Float32Array.from(weights, (w) => w / total);
+}
+
 /** Away from rounding edges, the same uniform numbers pick the same tokens, at least `distinct` different ones. */
-function expectTextbookTokens(logits: Float32Array, settings: SamplingSettings, distinct: number): void {
+function expectTextbookTokens(
+  logits: Float32Array,
+  settings: SamplingSettings,
+  distinct: number,
+  distribution?: Float32Array,
+): void {
   const draws = [0.001, 0.1, 0.25, 0.5, 0.62, 0.8, 0.97, 0.9999];
-  const fast = draws.map((u) => chooseToken(logits, none, settings, fixed(u)).token);
+  const options = distribution ? { distribution } : {};
+  const fast = draws.map((u) => chooseToken(logits, none, settings, fixed(u), options).token);
   expect(fast).toEqual(draws.map((u) => referenceToken(logits, settings, u)));
   expect(new Set(fast).size).toBeGreaterThanOrEqual(distinct);
 }

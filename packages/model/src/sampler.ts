@@ -36,6 +36,47 @@ export function usesSampling(s: Omit<SamplingSettings, 'doSample'> & { doSample:
   return s.doSample || s.temperature !== 1 || s.topK > 0 || s.topP < 1 || s.typicalP < 1;
 }
 
+export interface ChoiceOptions {
+  /** Report the chosen token's log-probability (a greedy choice without it spares a pass over the vocabulary). */
+  withLogprob?: boolean;
+  /**
+   * softmax(warped scores) over the whole vocabulary, when the caller computed it already: the engine does so
+   * for a whole batch at once in onnxruntime, whose vectorised exponentials cost a fraction of a JavaScript
+   * loop's. Used only where {@link needsDistribution} says the sampler would compute it itself; never modified.
+   */
+  distribution?: Float32Array;
+}
+
+/**
+ * Whether choosing a token with these settings takes the softmax of the whole vocabulary: sampling without
+ * top-k (top-k needs only its k candidates' probabilities), or a greedy choice that reports its logprob.
+ */
+export function needsDistribution(
+  settings: SamplingSettings,
+  withLogprob: boolean,
+  vocabulary: number,
+): boolean {
+  return settings.doSample ? settings.topK <= 0 || settings.topK >= vocabulary : withLogprob;
+}
+
+/** The temperature the scores are divided by before the softmax: 1 for a greedy choice. */
+export function temperatureOf(settings: SamplingSettings): number {
+  return settings.doSample ? settings.temperature : 1;
+}
+
+/**
+ * CTRL's repetition penalty, in place: positive scores of seen tokens are divided by it, negative ones
+ * multiplied.
+ */
+export function penalise(scores: Float32Array, context: ReadonlySet<number>, penalty: number): void {
+  if (penalty === 1) return;
+  for (const id of context) {
+    const score = scores[id];
+    if (score === undefined) continue;
+    scores[id] = score < 0 ? score * penalty : score / penalty;
+  }
+}
+
 /**
  * Chooses the next token from one position's logits. `logits` is left untouched; `context` holds the ids the
  * repetition penalty applies to (prompt and generated so far).
@@ -49,20 +90,30 @@ export function chooseToken(
   context: ReadonlySet<number>,
   settings: SamplingSettings,
   random: RandomSource,
-  withLogprob = true,
+  options: ChoiceOptions = {},
 ): TokenChoice {
-  const divisor = settings.doSample ? settings.temperature : 1;
+  const { withLogprob = true, distribution } = options;
+  const divisor = temperatureOf(settings);
+  const vocabulary = logits.length;
+  const k = settings.topK > 0 ? minOf(settings.topK, vocabulary) : vocabulary;
+  const given =
+    distribution && needsDistribution(settings, withLogprob, vocabulary) ? distribution : undefined;
+  // With the distribution given, the warped scores are needed only to pick the argmax or order the nucleus.
+  const needsScores = !given || !settings.doSample || settings.topP < 1;
   const scores =
-    settings.repetitionPenalty !== 1 || divisor !== 1
+    needsScores && (settings.repetitionPenalty !== 1 || divisor !== 1)
       ? warped(logits, context, settings.repetitionPenalty, divisor)
       : logits;
   if (!settings.doSample) {
     const token = argmax(scores);
-    return { token, logprob: withLogprob ? logSoftmaxAt(scores, token) : Number.NaN };
+    if (!withLogprob) return { token, logprob: Number.NaN };
+    return { token, logprob: given ? log(given[token]!) : logSoftmaxAt(scores, token) };
   }
-  const vocabulary = scores.length;
-  const k = settings.topK > 0 ? minOf(settings.topK, vocabulary) : vocabulary;
-  let candidates = k < vocabulary ? bestK(scores, k) : allOf(scores);
+  let candidates: Candidates = given
+    ? { ids: undefined, values: given }
+    : k < vocabulary
+      ? bestK(scores, k)
+      : allOf(scores);
   if (settings.topP < 1) candidates = nucleus(scores, candidates, settings.topP);
   if (settings.typicalP < 1) candidates = typical(candidates, settings.typicalP);
   return draw(candidates, random);
@@ -74,7 +125,7 @@ export function chooseToken(
  */
 interface Candidates {
   ids: Uint32Array | undefined;
-  values: Float64Array;
+  values: Float64Array | Float32Array;
 }
 
 /** Working arrays reused across calls; `chooseToken` is synchronous, so no two calls share them at once. */
@@ -106,13 +157,7 @@ function warped(
 ): Float32Array {
   const scores = reserve('scores', logits.length).subarray(0, logits.length);
   scores.set(logits);
-  if (penalty !== 1) {
-    for (const id of context) {
-      const score = scores[id];
-      if (score === undefined) continue;
-      scores[id] = score < 0 ? score * penalty : score / penalty;
-    }
-  }
+  penalise(scores, context, penalty);
   if (temperature !== 1) for (let i = 0; i < scores.length; i++) scores[i] = scores[i]! / temperature;
   return scores;
 }

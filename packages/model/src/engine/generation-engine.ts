@@ -4,6 +4,7 @@ import type { LoadedModel } from '../model-loader';
 import type { ModelMetrics } from '../model-metrics';
 import { transformers, type Tensor } from '../transformers';
 import { AsyncChannel } from './async-channel';
+import { BatchSoftmax } from './batch-softmax';
 import type { GenerationStep, PreparedGeneration } from './generation-request';
 import { BatchKvCache } from './kv-cache';
 import { Sequence } from './sequence';
@@ -56,6 +57,7 @@ export class GenerationEngine {
   private loop: Promise<void> | undefined;
   private stopping = false;
   private readonly padTokenId: number;
+  private softmax: Promise<BatchSoftmax> | undefined;
 
   constructor(
     private readonly loaded: LoadedModel,
@@ -215,10 +217,14 @@ export class GenerationEngine {
     const vocab = logits.dims[2]!;
     const data = logits.data as Float32Array;
     const prefilled = BatchKvCache.fromPrefill(this.loaded.kvOutputs, outputs, length);
+    const rows = admitted.map((_, index) => {
+      const start = (index * length + length - 1) * vocab;
+      return data.subarray(start, start + vocab);
+    });
+    const distributions = await this.distributions(admitted, rows);
     const joining: RowSource[] = [];
     admitted.forEach((entry, index) => {
-      const start = (index * length + length - 1) * vocab;
-      if (!this.emit(entry, data.subarray(start, start + vocab))) return;
+      if (!this.emit(entry, rows[index]!, distributions[index])) return;
       joining.push({
         row: { ...entry, cached: entry.sequence.request.promptIds.length },
         cache: prefilled,
@@ -247,15 +253,56 @@ export class GenerationEngine {
     const data = logits.data as Float32Array;
     this.cache = this.cache.append(outputs);
     for (const row of batch) row.cached += 1;
-    const still = batch.filter((row, r) => this.emit(row, data.subarray(r * vocab, (r + 1) * vocab)));
+    const rows = batch.map((_, r) => data.subarray(r * vocab, (r + 1) * vocab));
+    const distributions = await this.distributions(batch, rows);
+    const still = batch.filter((row, r) => this.emit(row, rows[r]!, distributions[r]));
     if (still.length !== batch.length) this.keep(still);
   }
 
+  /**
+   * The whole-vocabulary distributions that the entries' next choices need (sampling without top-k, or a
+   * greedy choice that reports its logprob), computed in one onnxruntime run for all of them; undefined for
+   * an entry that needs none. Rows already laid out back to back without a penalty are passed as they are.
+   */
+  private async distributions(
+    entries: readonly Waiting[],
+    rows: readonly Float32Array[],
+  ): Promise<(Float32Array | undefined)[]> {
+    const vocabulary = rows[0]?.length ?? 0;
+    const wanted = entries.flatMap((entry, i) => (entry.sequence.wantsDistribution(vocabulary) ? [i] : []));
+    if (wanted.length === 0) return [];
+    this.softmax ??= BatchSoftmax.shared();
+    const softmax = await this.softmax;
+    const temperatures = Float32Array.from(wanted, (i) => entries[i]!.sequence.temperature);
+    const first = rows[wanted[0]!]!;
+    const inPlace = wanted.every(
+      (i, n) =>
+        !entries[i]!.sequence.penalised &&
+        rows[i]!.buffer === first.buffer &&
+        rows[i]!.byteOffset === first.byteOffset + n * vocabulary * Float32Array.BYTES_PER_ELEMENT,
+    );
+    let input: Float32Array;
+    if (inPlace) {
+      input = new Float32Array(first.buffer, first.byteOffset, wanted.length * vocabulary);
+    } else {
+      input = new Float32Array(wanted.length * vocabulary);
+      wanted.forEach((i, n) => {
+        const row = input.subarray(n * vocabulary, (n + 1) * vocabulary);
+        row.set(rows[i]!);
+        entries[i]!.sequence.penalise(row);
+      });
+    }
+    const probabilities = await softmax.run(input, temperatures, vocabulary);
+    const result: (Float32Array | undefined)[] = [];
+    wanted.forEach((i, n) => (result[i] = probabilities.subarray(n * vocabulary, (n + 1) * vocabulary)));
+    return result;
+  }
+
   /** Hands a row of logits to its sequence and publishes the step. Returns whether the sequence goes on. */
-  private emit(entry: Waiting, logits: Float32Array): boolean {
+  private emit(entry: Waiting, logits: Float32Array, distribution: Float32Array | undefined): boolean {
     const { sequence, channel } = entry;
     const now = performance.now();
-    const step = sequence.advance(logits);
+    const step = sequence.advance(logits, distribution);
     const model = { model: this.loaded.id };
     if (sequence.generatedCount === 1)
       this.metrics?.timeToFirstToken.observe(model, (now - sequence.enqueuedAt) / 1000);

@@ -1,7 +1,7 @@
 import type { FinishReason, GenerateDetails, GeneratedToken } from '@strata/contracts';
 import { IncrementalDecoder } from '../incremental-decoder';
 import type { LoadedModel } from '../model-loader';
-import { chooseToken } from '../sampler';
+import { chooseToken, needsDistribution, penalise, temperatureOf } from '../sampler';
 import { seededRandom, type RandomSource } from '../seeded-random';
 import type { GenerationStep, PreparedGeneration } from './generation-request';
 
@@ -44,10 +44,38 @@ export class Sequence {
     return this.request.promptIds.length + this.request.maxNewTokens;
   }
 
-  /** Chooses the next token from this sequence's logits and reports what it produced. */
-  advance(logits: Float32Array): GenerationStep {
+  /**
+   * Whether the next choice takes the softmax of the whole vocabulary, which the engine then computes for the
+   * batch's rows at once (see {@link chooseToken}'s `distribution`).
+   */
+  wantsDistribution(vocabulary: number): boolean {
+    return needsDistribution(this.request.sampling, this.request.details, vocabulary);
+  }
+
+  /** What this sequence's scores are divided by before the softmax. */
+  get temperature(): number {
+    return temperatureOf(this.request.sampling);
+  }
+
+  get penalised(): boolean {
+    return this.request.sampling.repetitionPenalty !== 1;
+  }
+
+  /** Applies this sequence's repetition penalty to a copy of its logits, in place. */
+  penalise(scores: Float32Array): void {
+    penalise(scores, this.context, this.request.sampling.repetitionPenalty);
+  }
+
+  /**
+   * Chooses the next token from this sequence's logits (and their softmax, when the engine computed it) and
+   * reports what it produced.
+   */
+  advance(logits: Float32Array, distribution?: Float32Array): GenerationStep {
     const { request, loaded } = this;
-    const choice = chooseToken(logits, this.context, request.sampling, this.random, request.details);
+    const choice = chooseToken(logits, this.context, request.sampling, this.random, {
+      withLogprob: request.details,
+      ...(distribution ? { distribution } : {}),
+    });
     this.context.add(choice.token);
     this.lastToken = choice.token;
     const special = loaded.eosTokenIds.has(choice.token);
