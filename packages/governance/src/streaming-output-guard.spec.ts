@@ -1,3 +1,4 @@
+import { DEFAULT_GUARDRAIL_POLICY } from './governance-config';
 import { compileGuardrailPolicy, parseGuardrailPolicy } from './guardrails';
 import { StreamingOutputGuard } from './streaming-output-guard';
 
@@ -130,5 +131,145 @@ describe('StreamingOutputGuard', () => {
     expect(sent).toBe('ask ');
     sent += guard.push('idt') + guard.push(' today') + guard.finish();
     expect(sent).toBe('ask <PERSON> today');
+  });
+
+  describe('with the default policy (every PII type masked, names by the shipped tables)', () => {
+    const defaults = compileGuardrailPolicy(parseGuardrailPolicy(DEFAULT_GUARDRAIL_POLICY));
+    const pushEach = (guard: StreamingOutputGuard, tokens: string[]) => tokens.map((t) => guard.push(t));
+
+    it('releases a lower-case stream token by token: each word as soon as the next one starts', () => {
+      const guard = new StreamingOutputGuard(defaults);
+      expect(pushEach(guard, [' the', ' cat', ' sat', ' on', ' the', ' mat'])).toEqual([
+        ' ',
+        'the ',
+        'cat ',
+        'sat ',
+        'on ',
+        'the ',
+      ]);
+      expect(guard.finish()).toBe('mat');
+    });
+
+    it('releases a capitalised word once a lower-case word follows it, masked if it is a name', () => {
+      const guard = new StreamingOutputGuard(defaults);
+      expect(pushEach(guard, ['hi', ' Sarah', ' and', ' Tom'])).toEqual(['', 'hi ', '<PERSON> ', 'and ']);
+    });
+
+    it('releases capitalised words that cannot begin a name at once, even while more may follow', () => {
+      const guard = new StreamingOutputGuard(defaults);
+      expect(pushEach(guard, ['so', ' Thousands', ' Thousands', ' Thousands'])).toEqual([
+        '',
+        'so ',
+        'Thousands ',
+        'Thousands ',
+      ]);
+    });
+
+    it('holds a name pair until the run of capitalised words ends, then masks all of it', () => {
+      const guard = new StreamingOutputGuard(defaults);
+      expect(pushEach(guard, ['ask', ' Anna', ' Schmidt', ' Meyer', ' about', ' it'])).toEqual([
+        '',
+        'ask ',
+        '',
+        '',
+        '<PERSON> ',
+        'about ',
+      ]);
+    });
+
+    it('holds the name after a title, though the name is in no table', () => {
+      const guard = new StreamingOutputGuard(defaults);
+      let sent = pushEach(guard, ['see', ' Dr', '.', ' Okafor']).join('');
+      expect(sent).toBe('see ');
+      sent += guard.push(' today') + guard.finish();
+      expect(sent).toBe('see Dr. <PERSON> today');
+    });
+
+    it('finds a name that begins inside a word, as the recognizer does', () => {
+      const guard = new StreamingOutputGuard(defaults);
+      const tokens = ['met', ' x', '-', 'Anna', ' Schmidt', ' here', ' now'];
+      const sent = pushEach(guard, tokens).join('') + guard.finish();
+      expect(sent).toBe(defaults.apply(tokens.join(''), 'output').text);
+      expect(sent).not.toContain('Schmidt');
+    });
+
+    it('holds separators only while a number may follow them, and a number until it ends', () => {
+      const plain = new StreamingOutputGuard(defaults);
+      expect(pushEach(plain, ['a', ' (', ' see', ' below'])).toEqual(['', 'a ', '( ', 'see ']);
+      const phone = new StreamingOutputGuard(defaults);
+      let sent = pushEach(phone, ['call', ' +', '1', ' (', '415', ')', ' 555', '-', '2671', ' now']).join('');
+      expect(sent).toBe('call ');
+      sent += phone.push(' please') + phone.finish();
+      expect(sent).toBe(defaults.apply('call +1 (415) 555-2671 now please', 'output').text);
+      expect(sent).not.toContain('2671');
+    });
+
+    it('streams exactly what guarding the whole text gives, over random token streams', () => {
+      const vocabulary = [
+        ' the',
+        ' and',
+        ' of',
+        'ly',
+        ' Anna',
+        ' Schmidt',
+        ' Sarah',
+        ' Tom',
+        ' Victoria',
+        ' Station',
+        ' Thousands',
+        ' Golden',
+        ' Gate',
+        ' Dr',
+        ' Mr',
+        '.',
+        ',',
+        ' J',
+        ' May',
+        ' (',
+        ')',
+        ' +',
+        '1',
+        ' 4111',
+        ' 1111',
+        ' 555',
+        '-',
+        '2671',
+        ' jane',
+        '@',
+        'example',
+        '.com',
+        ' GB',
+        '82',
+        ' WEST',
+        ' 1234',
+        ' 5698',
+        ' 7654',
+        ' 32',
+        '\n',
+        ' x',
+        "'s",
+        ' O',
+        "'",
+        'Connor',
+        ' 192',
+        '.168',
+        '.1',
+        ' Mac',
+        ' Smith',
+      ];
+      let seed = 12345;
+      const random = () => {
+        seed = (seed * 1103515245 + 12345) % 2147483648;
+        return seed / 2147483648;
+      };
+      for (let run = 0; run < 300; run++) {
+        const tokens = Array.from({ length: 4 + Math.floor(random() * 14) }, () => {
+          return vocabulary[Math.floor(random() * vocabulary.length)]!;
+        });
+        const guard = new StreamingOutputGuard(defaults);
+        const sent = pushEach(guard, tokens).join('') + guard.finish();
+        expect({ tokens, sent }).toEqual({ tokens, sent: defaults.apply(tokens.join(''), 'output').text });
+      }
+    });
   });
 });

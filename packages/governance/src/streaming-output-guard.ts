@@ -11,14 +11,18 @@ const PATTERN_WORDS = 4;
 /** Tokens made only of these characters can sit inside a phone number: `+1 (555) 123-4567`. */
 const SEPARATORS_ONLY = /^[-+().,/:]+$/;
 const HAS_DIGIT = /\p{N}/u;
-const STARTS_UPPER = /^\P{L}*\p{Lu}/u;
+const HAS_UPPER = /\p{Lu}/u;
+const STARTS_UPPER_LETTER = /^\p{Lu}/u;
 
 /**
  * Output guardrails over a token stream. Text is released as soon as it is final: only a tail that could
  * still become or complete an entity is held back, namely
  * - the word being written (an email address, URL or number in progress is one word),
- * - before it, the run of words that could belong to a multi-word entity: words with a digit (card, phone,
- *   IBAN and ID numbers are written in groups), capitalised words (a name pair), and separators such as `(`,
+ * - before it, the words that could belong to a multi-word entity still in progress: a number written in groups
+ *   (card, phone, IBAN and ID numbers) from its first group on, with separators such as `(` before it; and a
+ *   run of capitalised words (a name) while the word after it could still continue it, from the first word
+ *   that could begin a name by the PERSON recognizer's tables (a title or a given name). A capitalised word
+ *   followed by a lower-case word, or one that cannot begin a name, is final,
  * - the last words when they begin a multi-word blocklist term (`Project` for `Project Falcon`) or a listed
  *   person name (`anna` for `Anna Schmidt`: lists match in any case), and the last four words when the
  *   blocklist has patterns, which may span words in ways a term list does not reveal.
@@ -120,17 +124,17 @@ export class StreamingOutputGuard {
   private safeCut(): number {
     const text = this.raw;
     let cut = text.length;
-    // The word being written.
+    // The word being written: an email address, URL or number in progress is one word.
     while (cut > this.released && !/\s/.test(text[cut - 1]!)) cut--;
-    // Words before it that could belong to the same entity.
-    for (let word = this.wordBefore(cut); word; word = this.wordBefore(cut)) {
-      const entityLike =
-        HAS_DIGIT.test(word.text) || STARTS_UPPER.test(word.text) || SEPARATORS_ONLY.test(word.text);
-      if (!entityLike) break;
-      cut = word.start;
+    const writing = text.slice(cut);
+    // The words before it that could belong to an entity spanning words: digit, capitalised and separator words.
+    const chain: Word[] = [];
+    for (let word = this.wordBefore(cut); word && entityLike(word.text); word = this.wordBefore(word.start)) {
+      chain.unshift(word);
     }
+    cut = Math.min(cut, numberStart(chain, writing), this.nameStart(chain, writing));
     // Words that begin a blocklist term, or a pattern's window.
-    const words: Array<{ start: number; text: string }> = [];
+    const words: Word[] = [];
     for (let at = cut; words.length < Math.max(this.termWords, this.patternWords);) {
       const word = this.wordBefore(at);
       if (!word) break;
@@ -151,8 +155,24 @@ export class StreamingOutputGuard {
     return cut;
   }
 
+  /**
+   * Where a person's name may still be in progress: capitalised words form a name only as a run, one space
+   * apart (see {@link DefaultPersonRecognizer}). Only the last run can still grow, and only while the word after
+   * it is unknown or capitalised; within it, a name can begin only at a word the recognizer's tables allow
+   * (a title or a given name), and the words before that one are final.
+   */
+  private nameStart(chain: readonly Word[], writing: string): number {
+    if (writing !== '' && !STARTS_UPPER_LETTER.test(writing)) return Infinity;
+    let first = chain.length;
+    while (first > 0 && HAS_UPPER.test(chain[first - 1]!.text)) first--;
+    for (let i = first; i < chain.length; i++) {
+      if (this.guardrails.mayBeginPersonName(chain[i]!.text, 'output')) return chain[i]!.start;
+    }
+    return Infinity;
+  }
+
   /** The unreleased whitespace-delimited word that ends before `at` (skipping whitespace), if any. */
-  private wordBefore(at: number): { start: number; text: string } | undefined {
+  private wordBefore(at: number): Word | undefined {
     const text = this.raw;
     let end = at;
     while (end > this.released && /\s/.test(text[end - 1]!)) end--;
@@ -160,6 +180,31 @@ export class StreamingOutputGuard {
     while (start > this.released && !/\s/.test(text[start - 1]!)) start--;
     return start === end ? undefined : { start, text: text.slice(start, end) };
   }
+}
+
+interface Word {
+  start: number;
+  text: string;
+}
+
+function entityLike(word: string): boolean {
+  return HAS_DIGIT.test(word) || HAS_UPPER.test(word) || SEPARATORS_ONLY.test(word);
+}
+
+/**
+ * Where a number may still be in progress: card, phone, IBAN and ID numbers are written in groups, so from the
+ * first word with a digit on (IBAN groups may be letters: `GB82 WEST 1234`), with separator words before it
+ * (`+`, `(`). Separator words at the end are held while the next word is unknown or may be a group.
+ */
+function numberStart(chain: readonly Word[], writing: string): number {
+  let first = chain.findIndex((word) => HAS_DIGIT.test(word.text));
+  if (first < 0) {
+    const groupMayFollow = writing === '' || HAS_DIGIT.test(writing) || SEPARATORS_ONLY.test(writing);
+    if (!groupMayFollow) return Infinity;
+    first = chain.length;
+  }
+  while (first > 0 && SEPARATORS_ONLY.test(chain[first - 1]!.text)) first--;
+  return first < chain.length ? chain[first]!.start : Infinity;
 }
 
 function blockedError(message: string): GovernanceError {

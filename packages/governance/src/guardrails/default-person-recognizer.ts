@@ -198,6 +198,19 @@ export class DefaultPersonRecognizer {
     return { from: i, to: i, score: DEFAULT_LONE_GIVEN_NAME_SCORE };
   }
 
+  /**
+   * Whether a name this recognizer finds could begin in `word` (a whitespace-delimited word of a longer text):
+   * it holds a title or a given name that is not a month or day name. A capitalised word that cannot begin a
+   * name belongs to one only when a word before it in the same run does, so a stream need not hold it back.
+   */
+  mayBeginName(word: string): boolean {
+    for (const match of word.matchAll(TOKEN)) {
+      const text = match[0];
+      if (TITLES.has(text) || (this.given.has(text) && !CALENDAR.has(text))) return true;
+    }
+    return false;
+  }
+
   /** Whether a capitalised word can carry a name on: a listed name, or a word that is not common English. */
   private mayContinue(token: Token): boolean {
     if (this.stops(token)) return false;

@@ -101,6 +101,15 @@ export class CompiledGuardrails {
       entries === undefined ? undefined : new Blocklist({ terms: entries.terms, patterns: entries.patterns });
   }
 
+  /**
+   * Whether a capitalised run that begins with `word` could still grow into a PII finding in `phase`: a
+   * streaming guard holds such runs back until they end, and releases capitalised words that cannot begin one.
+   */
+  mayBeginPersonName(word: string, phase: GuardrailPhase): boolean {
+    if (this.analyzer === undefined || this.pii[phase].entities.length === 0) return false;
+    return this.analyzer.mayBeginPersonName(word);
+  }
+
   /** Applies the policy's rules for `phase` to `text`. */
   apply(text: string, phase: GuardrailPhase): GuardrailResult {
     const actions: GuardrailAction[] = [];

@@ -56,6 +56,15 @@ export class PiiAnalyzer {
     this.scoreThreshold = options.scoreThreshold ?? DEFAULT_SCORE_THRESHOLD;
   }
 
+  /**
+   * Whether a PERSON finding could begin in `word` (see {@link DefaultPersonRecognizer.mayBeginName}); always
+   * false without the default recognizer, whose capitalised runs are the only findings that span words of
+   * letters (listed names are matched as whole terms).
+   */
+  mayBeginPersonName(word: string): boolean {
+    return this.defaultPersonNames?.mayBeginName(word) ?? false;
+  }
+
   /** The findings in `text`, in text order, without overlaps. */
   analyze(text: string, options: AnalyzeOptions = {}): PiiFinding[] {
     const wanted = new Set<PiiEntityType>(options.entities ?? PII_ENTITY_TYPES);
