@@ -38,11 +38,13 @@ export async function createGovernance(
   const buckets =
     database.engine === 'pglite' ? new InMemoryTokenBuckets() : new DatabaseTokenBuckets(database);
   const metrics = new GovernanceMetrics(options.metrics);
-  const audit = new AuditLog(database, {
+  // On the embedded database in a folder this replays the audit journal before anything else runs.
+  const audit = await AuditLog.open(database, {
     ...(options.signingKey ? { signingKey: options.signingKey } : {}),
     checkpointEvery: config.AUDIT_CHECKPOINT_EVERY,
     events: auditRecordedMessages,
     onCommitted: (rows) => metrics.committed(rows),
+    ...(options.logger ? { logger: options.logger } : {}),
   });
   const auditMonitor =
     options.monitorAuditChain && config.AUDIT_VERIFY_INTERVAL_SECONDS > 0

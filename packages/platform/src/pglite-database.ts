@@ -94,6 +94,8 @@ export class PGliteDatabase implements Database {
   private constructor(
     private readonly db: PGlite,
     pglite: typeof PGliteModule,
+    /** The folder of the database files, or undefined for a database in memory. */
+    readonly dataDir: string | undefined,
   ) {
     this.statements = new PGliteStatements(db, pglite);
   }
@@ -114,7 +116,7 @@ export class PGliteDatabase implements Database {
         // PGlite writes these lines as the folder's postgresql.conf on every open.
         postgresqlconf: [`shared_buffers=${options.sharedBuffers ?? '16MB'}`],
       });
-      return new PGliteDatabase(db, pglite);
+      return new PGliteDatabase(db, pglite, options.dataDir);
     } catch (error) {
       throw toDatabaseError(error);
     }

@@ -220,7 +220,9 @@ export class FeedbackService {
   }
 
   private async findGeneration(generationId: string): Promise<GenerationRow | undefined> {
-    // Read-only use of the audit log's table: the generation id is in the record's hashed details.
+    // Read-only use of the audit log's table: the generation id is in the record's hashed details. The
+    // answer may have left before its record reached the table (the embedded journal): wait for it.
+    await this.governance.audit.settled();
     const { rows } = await this.database.query<GenerationRow>(
       `select l.id, l.tenant, l.key_id, l.subject_id, l.model, l.header->'details'->>'model_revision' as revision,
               (l.payload is not null and l.subject_id is not null and not exists (

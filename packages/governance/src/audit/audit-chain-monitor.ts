@@ -190,6 +190,8 @@ export class AuditChainMonitor {
   private async incremental(): Promise<ChainVerification> {
     // A process's first run has no anchor and verifies from the first record: that is a full check.
     this.lastFullAt ??= this.now().getTime();
+    // Records this process journaled are read from the database like everyone else's.
+    await this.audit.settled();
     let checkedRecords = 0;
     for (;;) {
       const anchor = this.anchor;

@@ -1,9 +1,12 @@
 import { createPublicKey, randomUUID, type KeyObject } from 'node:crypto';
+import path from 'node:path';
 import type { AuditRecordView, VerifyReport } from '@strata/contracts';
 import {
   enqueueMessages,
   outboxInsert,
+  PGliteDatabase,
   type Database,
+  type Logger,
   type OutboxMessage,
   type Queryable,
 } from '@strata/platform';
@@ -20,6 +23,7 @@ import {
   type Checkpoint,
   type RecordClass,
 } from './audit-chain';
+import { AUDIT_JOURNAL_FILE, AuditJournal, AuditJournalError, type JournalBatch } from './audit-journal';
 import { SubjectKeys, type SealedPayload } from './subject-keys';
 
 /** What a caller records. Personal data goes in `personal` only: it is encrypted per data subject. */
@@ -69,6 +73,8 @@ export interface AuditLogOptions {
   /** Told of the records of each committed append transaction (metrics count audit volume here). */
   onCommitted?: (records: readonly ChainRow[]) => void;
   now?: () => Date;
+  /** Told what the journal replayed or dropped when {@link AuditLog.open} recovers it. */
+  logger?: Pick<Logger, 'info' | 'warn'>;
 }
 
 interface Pending {
@@ -117,6 +123,10 @@ const COLUMNS = [
 /** Serialises appends across processes sharing one database: only one writer extends the chain at a time. */
 const CHAIN_LOCK = 0x5354_4101;
 const MAX_BATCH = 256;
+/** Journaled records inserted into the database in one statement at most. */
+const MAX_INSERT = 1024;
+/** Journaled records that may wait for the database before new appends wait for it too. */
+const MAX_UNAPPLIED = 4096;
 
 /**
  * The append-only, hash-chained audit log on the database port (PGlite embedded, PostgreSQL at scale).
@@ -129,6 +139,13 @@ const MAX_BATCH = 256;
  * (the data directory is locked to it) and its writes run one at a time, so the chain head is kept in memory
  * instead of being locked and read back. On PostgreSQL, where replicas share the chain, the statement runs in
  * a transaction that first takes the chain's advisory lock and reads the head.
+ *
+ * On an embedded database in a folder, {@link AuditLog.open} adds a write-ahead journal (see
+ * {@link AuditJournal}): an append resolves once its batch is one line in the journal file, and the batch is
+ * inserted into the database just after, off the answer's path. The guarantee is the same as PGlite's own
+ * commit (the record survives a killed process), and on the next open the journal's lines that are not in the
+ * database yet are inserted before anything else. Every read of the log first waits for those inserts
+ * ({@link AuditLog.settled}), so callers see their own appends.
  */
 export class AuditLog {
   private readonly subjects = new SubjectKeys();
@@ -143,6 +160,25 @@ export class AuditLog {
    * so the head need not be read back on every append; on PostgreSQL other replicas append too.
    */
   private head: { seq: number; hash: string } | undefined;
+  private journal: AuditJournal | undefined;
+  /** Journaled batches not yet in the database, oldest first. */
+  private unapplied: JournalBatch[] = [];
+  private unappliedRows = 0;
+  private applying: Promise<void> | undefined;
+  private applyScheduled: NodeJS.Immediate | undefined;
+  /** Set when journaled records could not be inserted: the log refuses work until a restart replays them. */
+  private failure: Error | undefined;
+
+  /**
+   * An audit log on `database`. On an embedded database in a folder, its write-ahead journal is opened first
+   * and what it holds beyond the database's chain head is inserted; elsewhere this is the constructor.
+   */
+  static async open(database: Database, options: AuditLogOptions = {}): Promise<AuditLog> {
+    const log = new AuditLog(database, options);
+    const dataDir = database instanceof PGliteDatabase ? database.dataDir : undefined;
+    if (dataDir !== undefined) await log.recoverJournal(path.join(dataDir, AUDIT_JOURNAL_FILE));
+    return log;
+  }
 
   constructor(
     private readonly database: Database,
@@ -166,9 +202,27 @@ export class AuditLog {
     });
   }
 
-  /** Waits until every queued append is committed. */
+  /** Waits until every queued append is committed, and (with a journal) in the database. */
   async drain(): Promise<void> {
     while (this.flushing || this.queue.length > 0) await (this.flushing ?? this.startFlush());
+    await this.settled();
+  }
+
+  /**
+   * Waits until every resolved append is in the database, so that a query sees it. Readers of the log's
+   * tables outside this class call it first; without a journal it returns at once.
+   */
+  async settled(): Promise<void> {
+    while (this.applying || this.unapplied.length > 0) await (this.applying ?? this.startApply());
+    if (this.failure) throw this.failure;
+  }
+
+  /** Closes the journal after the last inserts; the log takes no more appends. */
+  async close(): Promise<void> {
+    await this.drain();
+    this.journal?.close();
+    this.journal = undefined;
+    this.failure = new AuditJournalError('the audit log is closed');
   }
 
   private startFlush(): Promise<void> {
@@ -184,14 +238,19 @@ export class AuditLog {
     const batch = this.queue.splice(0, MAX_BATCH);
     let rows: ChainRow[];
     try {
-      rows =
-        this.database.engine === 'pglite' ? await this.appendEmbedded(batch) : await this.appendShared(batch);
+      if (this.failure) throw this.failure;
+      rows = this.journal
+        ? await this.appendJournaled(batch, this.journal)
+        : this.database.engine === 'pglite'
+          ? await this.appendEmbedded(batch)
+          : await this.appendShared(batch);
       const last = rows.at(-1)!;
       this.head = { seq: last.header.seq, hash: last.hash };
       batch.forEach((pending, i) => pending.resolve(rows[i]!.header));
     } catch (error) {
-      // Whatever this write left behind, the next one reads the head back from the database.
-      this.head = undefined;
+      // Whatever this write left behind, the next one reads the head back from the database; with the journal
+      // the head moves only once a batch is journaled, and the database may still be behind it.
+      if (!this.journal) this.head = undefined;
       for (const pending of batch) pending.reject(error);
       return;
     }
@@ -210,6 +269,118 @@ export class AuditLog {
     const write = writeStatement(rows, this.checkpoints(rows), events);
     await this.database.query(write.sql, write.params);
     return rows;
+  }
+
+  /**
+   * Embedded, with the journal: the batch is one journal line when this resolves, and is inserted into the
+   * database on the next turn of the event loop, after the answers that waited for it have left.
+   */
+  private async appendJournaled(batch: readonly Pending[], journal: AuditJournal): Promise<ChainRow[]> {
+    // A writer that never yields to the event loop would otherwise outrun the inserts without bound.
+    if (this.unappliedRows > MAX_UNAPPLIED) await this.startApply();
+    // Creating a new subject's key is a database write, done before its ciphertext is journaled.
+    const rows = await this.link(this.database, this.head ?? (await readHead(this.database)), batch);
+    const journaled: JournalBatch = {
+      rows,
+      checkpoints: this.checkpoints(rows),
+      events: this.options.events?.(rows),
+    };
+    journal.append(journaled);
+    this.unapplied.push(journaled);
+    this.unappliedRows += rows.length;
+    this.applyScheduled ??= setImmediate(() => void this.startApply());
+    return rows;
+  }
+
+  private startApply(): Promise<void> {
+    if (this.applyScheduled) clearImmediate(this.applyScheduled);
+    this.applyScheduled = undefined;
+    return (this.applying ??= this.apply().finally(() => {
+      this.applying = undefined;
+    }));
+  }
+
+  /** Inserts the journaled batches into the database, and empties the journal once all of them are in. */
+  private async apply(): Promise<void> {
+    while (this.unapplied.length > 0 && !this.failure) {
+      let count = 0;
+      let take = 0;
+      while (
+        take < this.unapplied.length &&
+        (take === 0 || count + this.unapplied[take]!.rows.length <= MAX_INSERT)
+      )
+        count += this.unapplied[take++]!.rows.length;
+      const batches = this.unapplied.slice(0, take);
+      try {
+        await this.insert(batches);
+      } catch (error) {
+        // The records are safe in the journal; the next start inserts them. Until then, refuse to go on.
+        this.failure = new AuditJournalError(
+          `audit records journaled in ${this.journal?.file} could not be written to the database ` +
+            `(${(error as Error).message}); they are inserted when the service starts again`,
+          { cause: error },
+        );
+        return;
+      }
+      this.unapplied.splice(0, take);
+      this.unappliedRows -= count;
+    }
+    if (this.unapplied.length > 0) return;
+    try {
+      this.journal?.truncate();
+    } catch {
+      // Every line is in the database, and the next start skips lines at or below the chain head.
+    }
+  }
+
+  /** One statement that inserts `batches` (consecutive stretches of the chain). */
+  private async insert(batches: readonly JournalBatch[]): Promise<void> {
+    const events = batches.flatMap((b) => b.events ?? []);
+    const write = writeStatement(
+      batches.flatMap((b) => b.rows),
+      batches.flatMap((b) => b.checkpoints),
+      events.length > 0 ? events : undefined,
+    );
+    await this.database.query(write.sql, write.params);
+  }
+
+  /**
+   * Inserts, in order, the journal's batches beyond the database's chain head; refuses a batch that does not
+   * continue the chain. Then empties the journal.
+   */
+  private async recoverJournal(file: string): Promise<void> {
+    const { journal, batches } = AuditJournal.open(file, ({ line, bytes }) =>
+      this.options.logger?.warn(
+        { journal: file, line, bytes },
+        'audit journal: dropped a last line cut short by a crash (its appends never resolved)',
+      ),
+    );
+    try {
+      let head = await readHead(this.database);
+      let replayed = 0;
+      for (const { line, batch } of batches) {
+        const first = batch.rows[0]!;
+        const last = batch.rows.at(-1)!;
+        if (last.header.seq <= head.seq) continue;
+        if (first.header.seq !== head.seq + 1 || first.prevHash !== head.hash) {
+          throw new AuditJournalError(
+            `audit journal ${file}, line ${line}: its records ${first.header.seq}..${last.header.seq} do not ` +
+              `continue the database's chain, which ends at record ${head.seq}; the journal is left as it is`,
+          );
+        }
+        await this.insert([batch]);
+        head = { seq: last.header.seq, hash: last.hash };
+        replayed += batch.rows.length;
+      }
+      if (replayed > 0)
+        this.options.logger?.info({ journal: file, records: replayed }, 'audit journal: replayed records');
+      journal.truncate();
+      this.head = head;
+      this.journal = journal;
+    } catch (error) {
+      journal.close();
+      throw error;
+    }
   }
 
   /** PostgreSQL: under the chain lock, on the head as committed by whichever replica wrote last. */
@@ -277,6 +448,7 @@ export class AuditLog {
 
   /** Records matching `query`, oldest first, with personal fields decrypted where their key still exists. */
   async search(query: AuditQuery = {}): Promise<AuditView[]> {
+    await this.settled();
     const { rows } = await this.database.query<AuditRow>(
       `select ${COLUMNS.join(', ')} from governance_audit_log
         where ($1::timestamptz is null or occurred_at >= $1) and ($2::timestamptz is null or occurred_at < $2)
@@ -316,6 +488,7 @@ export class AuditLog {
 
   /** Checks the whole chain and every checkpoint, and reports the first bad record. */
   async verify(): Promise<VerifyReport> {
+    await this.settled();
     const verifier = new ChainVerifier(this.verifyKey);
     const checkpoints = (
       await this.database.query<{
@@ -373,6 +546,7 @@ export class AuditLog {
     subjectId: string,
     actor: { keyId: string; tenant: string },
   ): Promise<{ records: number }> {
+    await this.settled();
     const { rows } = await this.database.query<{ count: number }>(
       'select count(*)::int as count from governance_audit_log where subject_id = $1',
       [subjectId],
@@ -399,6 +573,7 @@ export class AuditLog {
     retentionDays: Readonly<Record<RecordClass, number>>,
     actor: { keyId: string | null; tenant: string | null },
   ): Promise<Record<RecordClass, number>> {
+    await this.settled();
     const purged = Object.fromEntries(RECORD_CLASSES.map((c) => [c, 0])) as Record<RecordClass, number>;
     const now = this.now().getTime();
     for (const recordClass of RECORD_CLASSES) {
