@@ -272,4 +272,18 @@ describe('StreamingOutputGuard', () => {
       }
     });
   });
+
+  it('passes every token through at once when the policy has no output rules', () => {
+    const inputOnly = compileGuardrailPolicy(
+      parseGuardrailPolicy({
+        pii: { rules: [{ entity_types: ['PERSON', 'EMAIL_ADDRESS'], mode: 'mask', phases: ['input'] }] },
+      }),
+    );
+    const guard = new StreamingOutputGuard(inputOnly);
+    const tokens = ['mail', ' Anna', ' at', ' anna@example', '.com'];
+    expect(tokens.map((token) => guard.push(token))).toEqual(tokens);
+    expect(guard.finish()).toBe('');
+    expect(guard.releasedLength).toBe(tokens.join('').length);
+    expect(guard.actions).toEqual([]);
+  });
 });

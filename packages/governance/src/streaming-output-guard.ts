@@ -40,8 +40,11 @@ export class StreamingOutputGuard {
   private readonly termStarts = new Set<string>();
   private readonly termWords: number;
   private readonly patternWords: number;
+  /** A policy without output rules changes no text: everything leaves as it comes. */
+  private readonly passThrough: boolean;
 
   constructor(private readonly guardrails: CompiledGuardrails) {
+    this.passThrough = !guardrails.hasRules('output');
     const blocklist = guardrails.policy.blocklist;
     let longest = 0;
     // Listed person names match case-insensitively, so "anna" may begin "Anna Schmidt" as "Project" may
@@ -63,6 +66,10 @@ export class StreamingOutputGuard {
   /** Text that may be sent now (possibly empty). Throws `guardrail_blocked` when a block rule fires. */
   push(delta: string): string {
     this.raw += delta;
+    if (this.passThrough) {
+      this.released = this.raw.length;
+      return delta;
+    }
     const cut = this.safeCut();
     if (cut <= this.released) return '';
     return this.release(cut, true);

@@ -101,6 +101,17 @@ export class CompiledGuardrails {
       entries === undefined ? undefined : new Blocklist({ terms: entries.terms, patterns: entries.patterns });
   }
 
+  /** Whether any rule of the policy applies in `phase`; without one, `apply` returns every text unchanged. */
+  hasRules(phase: GuardrailPhase): boolean {
+    const { length, prompt_injection: injection, blocklist } = this.policy;
+    return (
+      length?.[phase] !== undefined ||
+      (injection?.phases.includes(phase) ?? false) ||
+      (this.blocklist !== undefined && (blocklist?.phases.includes(phase) ?? false)) ||
+      (this.analyzer !== undefined && this.pii[phase].entities.length > 0)
+    );
+  }
+
   /**
    * Whether a capitalised run that begins with `word` could still grow into a PII finding in `phase`: a
    * streaming guard holds such runs back until they end, and releases capitalised words that cannot begin one.
