@@ -3,6 +3,7 @@ import { appendFileSync, cpSync, mkdtempSync, readFileSync, rmSync, writeFileSyn
 import os from 'node:os';
 import path from 'node:path';
 import { PGliteDatabase } from '@strata/platform';
+import { auditRecordedMessages } from './audit-events';
 import { AUDIT_JOURNAL_FILE } from './audit-journal';
 import { AuditLog } from './audit-log';
 
@@ -67,17 +68,17 @@ async function databaseHead(dataDir: string): Promise<number> {
 async function expectRecovered(
   dataDir: string,
   reported: readonly number[],
-  logger = { info: jest.fn(), warn: jest.fn() },
+  logger = { info: jest.fn(), warn: jest.fn(), error: jest.fn() },
 ): Promise<void> {
   const database = await PGliteDatabase.open({ dataDir });
   try {
-    const log = await AuditLog.open(database, { logger });
+    const log = await AuditLog.open(database, { logger, events: auditRecordedMessages });
     const report = await log.verify();
     expect(report.ok).toBe(true);
     const { rows } = await database.query<{ seq: number }>('select seq from governance_audit_log');
     const stored = new Set(rows.map((row) => Number(row.seq)));
     expect(reported.filter((seq) => !stored.has(seq))).toEqual([]);
-    // One outbox event per committed record, written with it.
+    // One outbox event per record, inserted with it (replayed records get theirs on replay).
     const events = await database.query<{ count: number }>(
       "select count(*)::int as count from strata_outbox where message_key = 'audit'",
     );
@@ -127,7 +128,7 @@ describe('AuditLog on the embedded database, killed mid-append', () => {
       const dataDir = copy('replay');
       // The kill landed in the window this test is about: the database alone lacks resolved appends.
       expect(await databaseHead(dataDir)).toBeLessThan(Math.max(...reported));
-      const logger = { info: jest.fn(), warn: jest.fn() };
+      const logger = { info: jest.fn(), warn: jest.fn(), error: jest.fn() };
       await expectRecovered(dataDir, reported, logger);
       expect(logger.info).toHaveBeenCalledWith(
         expect.objectContaining({ records: expect.any(Number) }),
@@ -150,7 +151,7 @@ describe('AuditLog on the embedded database, killed mid-append', () => {
       const lines = readFileSync(journal, 'utf8');
       const firstLine = lines.slice(0, lines.indexOf('\n') + 1);
       appendFileSync(journal, firstLine.slice(0, firstLine.length / 2));
-      const logger = { info: jest.fn(), warn: jest.fn() };
+      const logger = { info: jest.fn(), warn: jest.fn(), error: jest.fn() };
       await expectRecovered(dataDir, reported, logger);
       expect(logger.warn).toHaveBeenCalledWith(
         expect.objectContaining({ journal, line: lines.split('\n').length }),

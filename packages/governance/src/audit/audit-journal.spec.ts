@@ -86,6 +86,27 @@ describe('AuditLog on the embedded database in a folder (write-ahead journal)', 
     expect(await monitor.verifyNow()).toMatchObject({ mode: 'incremental', ok: true, verifiedRecords: 13 });
   });
 
+  it('stores acknowledged records even when their outbox events cannot be built, and says so', async () => {
+    await log.close();
+    const logger = { info: jest.fn(), warn: jest.fn(), error: jest.fn() };
+    log = await AuditLog.open(database, {
+      logger,
+      events: () => {
+        throw new Error('contract broken');
+      },
+    });
+    const header = await log.append(generation(1));
+    expect((await log.search())[0]).toMatchObject({ id: header.id });
+    expect(logger.error).toHaveBeenCalledWith(
+      expect.objectContaining({ from: 1, to: 1 }),
+      'audit records are stored without their outbox events: the events could not be built',
+    );
+    const events = await database.query<{ count: number }>(
+      'select count(*)::int as count from strata_outbox',
+    );
+    expect(events.rows[0]!.count).toBe(0);
+  });
+
   it('continues the chain after a clean close and reopen', async () => {
     await log.append(generation(1));
     await log.close();

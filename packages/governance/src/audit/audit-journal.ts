@@ -1,13 +1,14 @@
 import { createHash } from 'node:crypto';
 import { closeSync, ftruncateSync, openSync, readFileSync, writeSync } from 'node:fs';
-import type { OutboxMessage } from '@strata/platform';
 import type { ChainRow, Checkpoint } from './audit-chain';
 
-/** One group-committed append as the journal keeps it: everything its database statement inserts. */
+/**
+ * One group-committed append as the journal keeps it: its records and checkpoints. Their outbox events are
+ * derived from the records when they are inserted.
+ */
 export interface JournalBatch {
   rows: ChainRow[];
   checkpoints: Checkpoint[];
-  events: OutboxMessage[] | undefined;
 }
 
 /** The journal's file name in the embedded database's folder. */

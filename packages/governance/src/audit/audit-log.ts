@@ -73,8 +73,8 @@ export interface AuditLogOptions {
   /** Told of the records of each committed append transaction (metrics count audit volume here). */
   onCommitted?: (records: readonly ChainRow[]) => void;
   now?: () => Date;
-  /** Told what the journal replayed or dropped when {@link AuditLog.open} recovers it. */
-  logger?: Pick<Logger, 'info' | 'warn'>;
+  /** Told what the journal replayed or dropped, and of records inserted without their outbox events. */
+  logger?: Pick<Logger, 'info' | 'warn' | 'error'>;
 }
 
 interface Pending {
@@ -280,11 +280,7 @@ export class AuditLog {
     if (this.unappliedRows > MAX_UNAPPLIED) await this.startApply();
     // Creating a new subject's key is a database write, done before its ciphertext is journaled.
     const rows = await this.link(this.database, this.head ?? (await readHead(this.database)), batch);
-    const journaled: JournalBatch = {
-      rows,
-      checkpoints: this.checkpoints(rows),
-      events: this.options.events?.(rows),
-    };
+    const journaled: JournalBatch = { rows, checkpoints: this.checkpoints(rows) };
     journal.append(journaled);
     this.unapplied.push(journaled);
     this.unappliedRows += rows.length;
@@ -333,13 +329,27 @@ export class AuditLog {
     }
   }
 
-  /** One statement that inserts `batches` (consecutive stretches of the chain). */
+  /**
+   * One statement that inserts `batches` (consecutive stretches of the chain) with their outbox events, which
+   * are built here, off the answer's path (checking an event against its contract costs more than journaling
+   * its record). Records whose events cannot be built are inserted without them, and the failure is logged:
+   * they are acknowledged, so refusing them would only leave them in the journal for ever.
+   */
   private async insert(batches: readonly JournalBatch[]): Promise<void> {
-    const events = batches.flatMap((b) => b.events ?? []);
+    const rows = batches.flatMap((b) => b.rows);
+    let events: OutboxMessage[] | undefined;
+    try {
+      events = this.options.events?.(rows);
+    } catch (error) {
+      this.options.logger?.error(
+        { err: error, from: rows[0]!.header.seq, to: rows.at(-1)!.header.seq },
+        'audit records are stored without their outbox events: the events could not be built',
+      );
+    }
     const write = writeStatement(
-      batches.flatMap((b) => b.rows),
+      rows,
       batches.flatMap((b) => b.checkpoints),
-      events.length > 0 ? events : undefined,
+      events,
     );
     await this.database.query(write.sql, write.params);
   }
