@@ -69,17 +69,23 @@ export async function governedGeneration(
     // Steps wait here until the guard has released all of their text, then leave in order, each carrying its
     // own token's text (what the guard released for it, when masking changed nothing).
     const held: Array<{ step: GenerationStep; end: number }> = [];
-    let heldText = 0;
+    let raw = '';
     let unassigned = '';
     const releasedSteps = (all: boolean): GenerationStep[] => {
       let n = 0;
       while (n < held.length && (all || held[n]!.end <= guard.releasedLength)) n++;
-      return held.splice(0, n).map(({ step }) => {
-        let own = step.textDelta;
-        if (!unassigned.startsWith(own)) own = unassigned;
-        unassigned = unassigned.slice(own.length);
-        return { ...step, textDelta: own };
-      });
+      if (n === 0) return [];
+      const batch = held.splice(0, n);
+      // The released text may reach into the next token (the space before the word being written): that part
+      // stays for the next step, unless the guardrails changed it.
+      let own = unassigned;
+      const beyond = all ? '' : raw.slice(batch.at(-1)!.end, guard.releasedLength);
+      if (unassigned.endsWith(beyond)) own = unassigned.slice(0, unassigned.length - beyond.length);
+      unassigned = unassigned.slice(own.length);
+      return withOwnTexts(
+        batch.map(({ step }) => step),
+        own,
+      );
     };
     try {
       for await (const step of upstream) {
@@ -89,8 +95,8 @@ export async function governedGeneration(
         if (step.final) delta += guard.finish();
         text += delta;
         unassigned += delta;
-        heldText += step.textDelta.length;
-        held.push({ step, end: heldText });
+        raw += step.textDelta;
+        held.push({ step, end: raw.length });
         const ready = releasedSteps(step.final !== undefined);
         if (!step.final) {
           yield* ready;
@@ -161,6 +167,32 @@ export async function governedGeneration(
   }
 
   return { generationId, generator, prepared, steps: steps() };
+}
+
+/**
+ * Gives each step the part of the released `text` that is its own: steps at either end whose text the
+ * guardrails left unchanged keep it, and the first of the steps between carries what the guardrails made of
+ * theirs (a mask over a name written in several tokens), the others nothing.
+ */
+function withOwnTexts(steps: readonly GenerationStep[], text: string): GenerationStep[] {
+  const texts = steps.map((step) => step.textDelta);
+  let from = 0;
+  let start = 0;
+  while (from < texts.length && text.startsWith(texts[from]!, start)) start += texts[from++]!.length;
+  let to = texts.length;
+  let end = text.length;
+  while (to > from && end - texts[to - 1]!.length >= start && text.endsWith(texts[to - 1]!, end)) {
+    end -= texts[--to]!.length;
+  }
+  if (from === to && start < end) {
+    // Every step matched, with text left over between them: a neighbouring step carries it.
+    if (to < texts.length) end += texts[to++]!.length;
+    else start -= texts[--from]!.length;
+  }
+  return steps.map((step, i) => ({
+    ...step,
+    textDelta: i < from || i >= to ? texts[i]! : i === from ? text.slice(start, end) : '',
+  }));
 }
 
 const blankText = (token: GeneratedToken): GeneratedToken => ({ ...token, text: '' });
