@@ -278,8 +278,10 @@ export class AuditLog {
   private async appendJournaled(batch: readonly Pending[], journal: AuditJournal): Promise<ChainRow[]> {
     // A writer that never yields to the event loop would otherwise outrun the inserts without bound.
     if (this.unappliedRows > MAX_UNAPPLIED) await this.startApply();
-    // Creating a new subject's key is a database write, done before its ciphertext is journaled.
-    const rows = await this.link(this.database, this.head ?? (await readHead(this.database)), batch);
+    const head = this.head ?? (await readHead(this.database));
+    // Creating a new subject's key is a database write, done before its ciphertext is journaled; with every
+    // key at hand the batch is journaled without yielding, so nothing else runs in between.
+    const rows = this.linkWithCachedKeys(head, batch) ?? (await this.link(this.database, head, batch));
     const journaled: JournalBatch = { rows, checkpoints: this.checkpoints(rows) };
     journal.append(journaled);
     this.unapplied.push(journaled);
@@ -419,6 +421,30 @@ export class AuditLog {
     for (const { entry } of batch) {
       seq += 1;
       const row = chainRow(prevHash, this.header(seq, entry), await this.seal(db, entry));
+      rows.push(row);
+      prevHash = row.hash;
+    }
+    return rows;
+  }
+
+  /** As {@link link}, synchronously; undefined when a subject's key is not in this process yet. */
+  private linkWithCachedKeys(
+    head: { seq: number; hash: string },
+    batch: readonly Pending[],
+  ): ChainRow[] | undefined {
+    let seq = head.seq;
+    let prevHash = head.hash;
+    const rows: ChainRow[] = [];
+    for (const { entry } of batch) {
+      const subject = subjectOf(entry);
+      let payload: SealedPayload | null = null;
+      if (entry.personal && subject !== null) {
+        const key = this.subjects.cached(subject);
+        if (!key) return undefined;
+        payload = SubjectKeys.seal(key, subject, entry.personal);
+      }
+      seq += 1;
+      const row = chainRow(prevHash, this.header(seq, entry), payload);
       rows.push(row);
       prevHash = row.hash;
     }

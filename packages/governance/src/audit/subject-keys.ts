@@ -21,6 +21,11 @@ export interface SealedPayload {
 export class SubjectKeys {
   private readonly cache = new Map<string, Buffer>();
 
+  /** The subject's key if this process already holds it. */
+  cached(subject: string): Buffer | undefined {
+    return this.cache.get(subject);
+  }
+
   /** The subject's key, created on first use. */
   async keyFor(db: Queryable, subject: string): Promise<Buffer> {
     const cached = this.cache.get(subject);
