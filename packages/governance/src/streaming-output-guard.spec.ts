@@ -204,6 +204,24 @@ describe('StreamingOutputGuard', () => {
       expect(sent).not.toContain('2671');
     });
 
+    it('releases punctuation no entity contains at once, and a run of colons no IPv6 address has', () => {
+      const guard = new StreamingOutputGuard(defaults);
+      expect(pushEach(guard, [' "', ':', ':', ':', ':', ' Thousands'])).toEqual([
+        ' "',
+        '',
+        '',
+        ':::',
+        // Alone, a colon could begin `::1`: it waits for the next word.
+        '',
+        ': ',
+      ]);
+      const address = new StreamingOutputGuard(defaults);
+      let sent = pushEach(address, ['at', ' ::', '1']).join('');
+      expect(sent).toBe('at ');
+      sent += address.push(' now') + address.finish();
+      expect(sent).toBe('at <IP_ADDRESS> now');
+    });
+
     it('streams exactly what guarding the whole text gives, over random token streams', () => {
       const vocabulary = [
         ' the',
@@ -256,6 +274,18 @@ describe('StreamingOutputGuard', () => {
         '.1',
         ' Mac',
         ' Smith',
+        ':',
+        ' :',
+        '::',
+        'fe80',
+        '1',
+        ',',
+        ' "',
+        '!',
+        '#',
+        '?',
+        '%',
+        'eth0',
       ];
       let seed = 12345;
       const random = () => {

@@ -12,6 +12,8 @@ const PATTERN_WORDS = 4;
 const SEPARATORS_ONLY = /^[-+().,/:]+$/;
 const HAS_DIGIT = /\p{N}/u;
 const HAS_UPPER = /\p{Lu}/u;
+/** Characters no recognizer's finding contains (names, numbers, addresses and IP addresses do not). */
+const NEVER_IN_ENTITY = /^[,;!?"*=<>[\]{}|\\^`~$&#]$/u;
 const STARTS_UPPER_LETTER = /^\p{Lu}/u;
 
 /**
@@ -42,9 +44,20 @@ export class StreamingOutputGuard {
   private readonly patternWords: number;
   /** A policy without output rules changes no text: everything leaves as it comes. */
   private readonly passThrough: boolean;
+  /**
+   * Whether punctuation that no recognizer includes is final even at the start of the word being written:
+   * not when blocklist terms or patterns, injection phrases or listed names (which may hold any character)
+   * are matched in the output.
+   */
+  private readonly punctuationFinal: boolean;
 
   constructor(private readonly guardrails: CompiledGuardrails) {
     this.passThrough = !guardrails.hasRules('output');
+    const { blocklist: listed, prompt_injection: injection, pii } = guardrails.policy;
+    this.punctuationFinal =
+      !(listed?.phases.includes('output') ?? false) &&
+      !(injection?.phases.includes('output') ?? false) &&
+      (pii?.person_names ?? []).length === 0;
     const blocklist = guardrails.policy.blocklist;
     let longest = 0;
     // Listed person names match case-insensitively, so "anna" may begin "Anna Schmidt" as "Project" may
@@ -139,7 +152,9 @@ export class StreamingOutputGuard {
     for (let word = this.wordBefore(cut); word && entityLike(word.text); word = this.wordBefore(word.start)) {
       chain.unshift(word);
     }
-    cut = Math.min(cut, numberStart(chain, writing), this.nameStart(chain, writing));
+    const held = Math.min(numberStart(chain, writing), this.nameStart(chain, writing));
+    if (held < cut) cut = held;
+    else if (this.punctuationFinal) cut += finalPunctuation(writing);
     // Words that begin a blocklist term, or a pattern's window.
     const words: Word[] = [];
     for (let at = cut; words.length < Math.max(this.termWords, this.patternWords);) {
@@ -212,6 +227,22 @@ function numberStart(chain: readonly Word[], writing: string): number {
   }
   while (first > 0 && SEPARATORS_ONLY.test(chain[first - 1]!.text)) first--;
   return first < chain.length ? chain[first]!.start : Infinity;
+}
+
+/**
+ * How many characters at the start of the word being written are final whatever follows: punctuation that no
+ * recognizer includes in a finding, and a run of three colons or more, which the IPv6 recognizer takes whole
+ * with what follows and rejects (an address has one `::` at most). `:::::` may be a model's answer; `::1` is
+ * held.
+ */
+function finalPunctuation(writing: string): number {
+  let n = 0;
+  while (n < writing.length) {
+    if (NEVER_IN_ENTITY.test(writing[n]!)) n++;
+    else if (writing.startsWith(':::', n)) while (writing[n] === ':') n++;
+    else break;
+  }
+  return n;
 }
 
 function blockedError(message: string): GovernanceError {
