@@ -211,9 +211,8 @@ describe('StreamingOutputGuard', () => {
         '',
         '',
         ':::',
-        // Alone, a colon could begin `::1`: it waits for the next word.
-        '',
-        ': ',
+        ':',
+        ' ',
       ]);
       const address = new StreamingOutputGuard(defaults);
       let sent = pushEach(address, ['at', ' ::', '1']).join('');

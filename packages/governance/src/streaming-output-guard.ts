@@ -154,7 +154,11 @@ export class StreamingOutputGuard {
     }
     const held = Math.min(numberStart(chain, writing), this.nameStart(chain, writing));
     if (held < cut) cut = held;
-    else if (this.punctuationFinal) cut += finalPunctuation(writing);
+    else if (this.punctuationFinal) {
+      // From the word's start: part of it may have been released already (`:::` of a longer run of colons).
+      const wordStart = wordStartAtOrBefore(text, cut);
+      cut = Math.max(cut, wordStart + finalPunctuation(text.slice(wordStart)));
+    }
     // Words that begin a blocklist term, or a pattern's window.
     const words: Word[] = [];
     for (let at = cut; words.length < Math.max(this.termWords, this.patternWords);) {
@@ -230,7 +234,7 @@ function numberStart(chain: readonly Word[], writing: string): number {
 }
 
 /**
- * How many characters at the start of the word being written are final whatever follows: punctuation that no
+ * How many characters at the start of a word being written are final whatever follows: punctuation that no
  * recognizer includes in a finding, and a run of three colons or more, which the IPv6 recognizer takes whole
  * with what follows and rejects (an address has one `::` at most). `:::::` may be a model's answer; `::1` is
  * held.
