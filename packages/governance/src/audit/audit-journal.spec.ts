@@ -107,6 +107,19 @@ describe('AuditLog on the embedded database in a folder (write-ahead journal)', 
     expect(events.rows[0]!.count).toBe(0);
   });
 
+  it('keeps records whose insert failed in the journal, refuses more work, and inserts them on the next open', async () => {
+    const header = await log.append(generation(1));
+    // The insert runs on the next turn of the event loop, on a database that is closed by then.
+    await database.close();
+    await expect(log.settled()).rejects.toThrow(/could not be written to the database/);
+    await expect(log.append(generation(2))).rejects.toThrow(/could not be written to the database/);
+    expect(journal().split('\n')).toHaveLength(2);
+    database = await PGliteDatabase.open({ dataDir });
+    log = await AuditLog.open(database);
+    expect((await log.search()).map((record) => record.id)).toEqual([header.id]);
+    expect(await log.verify()).toMatchObject({ ok: true, records: 1 });
+  });
+
   it('continues the chain after a clean close and reopen', async () => {
     await log.append(generation(1));
     await log.close();

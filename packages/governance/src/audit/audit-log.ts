@@ -213,7 +213,8 @@ export class AuditLog {
    * tables outside this class call it first; without a journal it returns at once.
    */
   async settled(): Promise<void> {
-    while (this.applying || this.unapplied.length > 0) await (this.applying ?? this.startApply());
+    while (!this.failure && (this.applying || this.unapplied.length > 0))
+      await (this.applying ?? this.startApply());
     if (this.failure) throw this.failure;
   }
 
