@@ -291,13 +291,22 @@ describe('StreamingOutputGuard', () => {
         seed = (seed * 1103515245 + 12345) % 2147483648;
         return seed / 2147483648;
       };
-      for (let run = 0; run < 300; run++) {
+      // The defaults, and with masked blocklist terms and listed names that span words as well.
+      const listed = compileGuardrailPolicy(
+        parseGuardrailPolicy({
+          ...DEFAULT_GUARDRAIL_POLICY,
+          pii: { ...DEFAULT_GUARDRAIL_POLICY.pii, person_names: ['Tom Smith', 'the Mac'] },
+          blocklist: { terms: ['Golden Gate', 'of the'], mode: 'mask' },
+        }),
+      );
+      for (let run = 0; run < 600; run++) {
         const tokens = Array.from({ length: 4 + Math.floor(random() * 14) }, () => {
           return vocabulary[Math.floor(random() * vocabulary.length)]!;
         });
-        const guard = new StreamingOutputGuard(defaults);
+        const policy = run % 2 === 0 ? defaults : listed;
+        const guard = new StreamingOutputGuard(policy);
         const sent = pushEach(guard, tokens).join('') + guard.finish();
-        expect({ tokens, sent }).toEqual({ tokens, sent: defaults.apply(tokens.join(''), 'output').text });
+        expect({ tokens, sent }).toEqual({ tokens, sent: policy.apply(tokens.join(''), 'output').text });
       }
     });
   });
