@@ -30,6 +30,11 @@ export interface LoadedModel {
   maxPositions: number;
   /** Whether the decoder returns the whole KV cache each step, or only the new tokens' part. */
   kvOutputs: KvOutputs;
+  /**
+   * Loads the folder's standard decoder, which returns every position's logits (a KV-delta decoder returns
+   * the last position's only): the evaluator's loss needs them. The caller disposes it.
+   */
+  standardDecoder: () => Promise<PreTrainedModel>;
   loadSeconds: number;
 }
 
@@ -40,10 +45,7 @@ export interface LoadedModel {
  */
 export async function loadModel(config: ModelConfig, logger: Logger): Promise<LoadedModel> {
   const root = path.resolve(config.MODEL_CACHE_DIR);
-  transformers.env.allowLocalModels = true;
-  transformers.env.localModelPath = root + path.sep;
-  transformers.env.cacheDir = path.join(root, 'hub');
-  transformers.env.allowRemoteModels = !config.MODEL_OFFLINE;
+  pointAt(root, config);
   try {
     return await loadFrom(config.MODEL_ID, config.MODEL_REVISION, config, root, logger);
   } catch (error) {
@@ -61,6 +63,14 @@ export async function loadModel(config: ModelConfig, logger: Logger): Promise<Lo
     const loaded = await loadFrom(FALLBACK_STARTER_SHAPE.modelId, 'main', config, root, logger);
     return { ...loaded, fallback: { requestedId: config.MODEL_ID, reason } };
   }
+}
+
+/** transformers.js's model locations are global: every load from `root` sets them first. */
+function pointAt(root: string, config: ModelConfig): void {
+  transformers.env.allowLocalModels = true;
+  transformers.env.localModelPath = root + path.sep;
+  transformers.env.cacheDir = path.join(root, 'hub');
+  transformers.env.allowRemoteModels = !config.MODEL_OFFLINE;
 }
 
 async function loadFrom(
@@ -109,6 +119,10 @@ async function loadFrom(
     eosTokenIds,
     maxPositions,
     kvOutputs,
+    standardDecoder: () => {
+      pointAt(root, config);
+      return transformers.AutoModelForCausalLM.from_pretrained(id, { revision, dtype: config.MODEL_DTYPE });
+    },
     loadSeconds: Number(process.hrtime.bigint() - started) / 1e9,
   };
 }

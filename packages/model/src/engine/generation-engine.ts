@@ -214,11 +214,12 @@ export class GenerationEngine {
     const empty = BatchKvCache.empty(this.loaded.kvOutputs);
     const outputs = await this.forward('prefill', admitted.length, length, ids, mask, positions, empty);
     const logits = outputs['logits']!;
-    const vocab = logits.dims[2]!;
+    // Every position's logits from a standard decoder, the last one's from a KV-delta decoder.
+    const [, logitPositions = length, vocab = 0] = logits.dims;
     const data = logits.data as Float32Array;
     const prefilled = BatchKvCache.fromPrefill(this.loaded.kvOutputs, outputs, length);
     const rows = admitted.map((_, index) => {
-      const start = (index * length + length - 1) * vocab;
+      const start = (index * logitPositions + logitPositions - 1) * vocab;
       return data.subarray(start, start + vocab);
     });
     const distributions = await this.distributions(admitted, rows);

@@ -1,4 +1,4 @@
-import { transformers, type Tensor } from '../transformers';
+import { transformers, type PreTrainedModel, type Tensor } from '../transformers';
 import type { TextGenerator } from '../text-generator';
 
 /** The texts an evaluation runs on. */
@@ -31,7 +31,11 @@ export type EvaluationMetrics = Record<
   number
 >;
 
-/** Mean next-token cross-entropy (nats per token) and its exponential, the perplexity, over `texts`. */
+/**
+ * Mean next-token cross-entropy (nats per token) and its exponential, the perplexity, over `texts`. It needs
+ * every position's logits; a serving decoder that returns the last position's only (Strata's KV-delta graph)
+ * is replaced, for the evaluation, by the folder's standard decoder.
+ */
 export async function languageModelLoss(
   generator: TextGenerator,
   texts: readonly string[],
@@ -39,35 +43,58 @@ export async function languageModelLoss(
   let total = 0;
   let count = 0;
   const limit = generator.loaded.maxPositions;
-  for (const text of texts) {
-    const ids = generator.encode(text).slice(0, limit);
-    if (ids.length < 2) continue;
-    const n = ids.length;
-    const outputs = (await generator.loaded.model.forward({
-      input_ids: new transformers.Tensor('int64', BigInt64Array.from(ids, BigInt), [1, n]),
-      attention_mask: new transformers.Tensor('int64', new BigInt64Array(n).fill(1n), [1, n]),
-      position_ids: new transformers.Tensor(
-        'int64',
-        BigInt64Array.from({ length: n }, (_, i) => BigInt(i)),
-        [1, n],
-      ),
-    })) as Record<string, Tensor>;
-    const logits = outputs['logits']!;
-    const vocab = logits.dims[2]!;
-    const data = logits.data as Float32Array;
-    for (let t = 0; t < n - 1; t += 1) {
-      const row = data.subarray(t * vocab, (t + 1) * vocab);
-      let max = -Infinity;
-      for (let v = 0; v < vocab; v += 1) if (row[v]! > max) max = row[v]!;
-      let sum = 0;
-      for (let v = 0; v < vocab; v += 1) sum += Math.exp(row[v]! - max);
-      total += max + Math.log(sum) - row[ids[t + 1]!]!;
-      count += 1;
+  let model = generator.loaded.model;
+  let standard: PreTrainedModel | undefined;
+  try {
+    for (const text of texts) {
+      const ids = generator.encode(text).slice(0, limit);
+      if (ids.length < 2) continue;
+      const n = ids.length;
+      let logits = await forwardAll(model, ids);
+      if (logits.dims[1] !== n && !standard) {
+        standard = await generator.loaded.standardDecoder();
+        model = standard;
+        logits = await forwardAll(model, ids);
+      }
+      total += textLoss(logits, ids);
+      count += n - 1;
     }
+  } finally {
+    await standard?.dispose();
   }
   if (count === 0) return { loss: Number.NaN, perplexity: Number.NaN, tokens: 0 };
   const loss = total / count;
   return { loss, perplexity: Math.exp(loss), tokens: count };
+}
+
+async function forwardAll(model: PreTrainedModel, ids: readonly number[]): Promise<Tensor> {
+  const n = ids.length;
+  const outputs = (await model.forward({
+    input_ids: new transformers.Tensor('int64', BigInt64Array.from(ids, BigInt), [1, n]),
+    attention_mask: new transformers.Tensor('int64', new BigInt64Array(n).fill(1n), [1, n]),
+    position_ids: new transformers.Tensor(
+      'int64',
+      BigInt64Array.from({ length: n }, (_, i) => BigInt(i)),
+      [1, n],
+    ),
+  })) as Record<string, Tensor>;
+  return outputs['logits']!;
+}
+
+/** The summed next-token cross-entropy of one text: position t's logits predict token t + 1. */
+function textLoss(logits: Tensor, ids: readonly number[]): number {
+  const vocab = logits.dims[2]!;
+  const data = logits.data as Float32Array;
+  let total = 0;
+  for (let t = 0; t < ids.length - 1; t += 1) {
+    const row = data.subarray(t * vocab, (t + 1) * vocab);
+    let max = -Infinity;
+    for (let v = 0; v < vocab; v += 1) if (row[v]! > max) max = row[v]!;
+    let sum = 0;
+    for (let v = 0; v < vocab; v += 1) sum += Math.exp(row[v]! - max);
+    total += max + Math.log(sum) - row[ids[t + 1]!]!;
+  }
+  return total;
 }
 
 /**

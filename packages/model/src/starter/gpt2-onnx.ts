@@ -6,7 +6,7 @@ import { StarterModelError } from './starter-model-error';
  * Version of everything this folder writes (graph layout, init scheme, tokenizer and config files). Bump it
  * whenever the output bytes change for the same inputs, so `ensureStarterModel` rebuilds stale folders.
  */
-export const STARTER_BUILDER_VERSION = '3';
+export const STARTER_BUILDER_VERSION = '4';
 
 /**
  * The `producer_version` written into every graph. Kept apart from {@link STARTER_BUILDER_VERSION} so that a
@@ -14,6 +14,8 @@ export const STARTER_BUILDER_VERSION = '3';
  * change that graph's bytes. Bump it when a graph's layout changes.
  */
 const GRAPH_PRODUCER_VERSION = '2';
+/** The KV-delta graph's own: 3 computes logits for the last position only (builder 4). */
+const DELTA_GRAPH_PRODUCER_VERSION = '3';
 
 /** Prefix of the per-layer KV outputs of the standard graph: `present.{i}.key` / `.value`. */
 export const PRESENT_OUTPUT_PREFIX = 'present.';
@@ -291,7 +293,8 @@ export function toGpt2Weights(
  * left-padded batches give the same results as each row alone. Position ids are taken as given (transformers.js
  * computes them from the mask), and must be below `nPositions`.
  *
- * With `cacheOutputs: 'delta'` the inputs are the same, and the outputs are `logits` and per block
+ * With `cacheOutputs: 'delta'` the inputs are the same, and the outputs are `logits` of the last position only
+ * (`[batch_size, 1, vocabSize]`) and per block
  * `new_key_values.{i}.key` / `.value` (`[batch_size, nHead, sequence_length, headDim]`): the keys and values
  * of the input tokens only. onnxruntime copies every output out of the session, so returning `present`
  * copies the whole cache per step, and the in-graph concat copies it once more; this variant does neither.
@@ -501,15 +504,31 @@ export function buildGpt2Onnx(
 
   // LM head tied to wte: Gemm with transB reads wte [V, E] as is, so no transposed copy is ever made.
   const final = layerNorm(hidden, 'ln_f', '/ln_f');
-  const flat = g.op('Reshape', [final, g.constInt64([-1, E])], { scope: '/lm_head' });
-  const logits2d = g.op('Gemm', [flat, wte], { attrs: { transB: { int: 1 } }, scope: '/lm_head' });
-  const logitsShape = g.op('Concat', [g.op('Shape', [inputIds], { scope: '/lm_head' }), g.constInt64([V])], {
-    attrs: { axis: { int: 0 } },
-    scope: '/lm_head',
-  });
-  g.op('Reshape', [logits2d, logitsShape], { scope: '/lm_head', outputName: 'logits' });
-
-  g.output('logits', OnnxType.FLOAT, ['batch_size', 'sequence_length', V]);
+  if (delta) {
+    // A serving loop reads only the last position's logits: the head (E·V multiply-adds per position, the
+    // largest single matmul) runs on that position alone, so a prompt's prefill does not pay it per token.
+    const last = g.op(
+      'Slice',
+      [final, g.constInt64([-1]), g.constInt64([Number.MAX_SAFE_INTEGER]), g.constInt64([1])],
+      {
+        scope: '/lm_head',
+      },
+    );
+    const flat = g.op('Reshape', [last, g.constInt64([-1, E])], { scope: '/lm_head' });
+    const logits2d = g.op('Gemm', [flat, wte], { attrs: { transB: { int: 1 } }, scope: '/lm_head' });
+    g.op('Reshape', [logits2d, g.constInt64([-1, 1, V])], { scope: '/lm_head', outputName: 'logits' });
+    g.output('logits', OnnxType.FLOAT, ['batch_size', 1, V]);
+  } else {
+    const flat = g.op('Reshape', [final, g.constInt64([-1, E])], { scope: '/lm_head' });
+    const logits2d = g.op('Gemm', [flat, wte], { attrs: { transB: { int: 1 } }, scope: '/lm_head' });
+    const logitsShape = g.op(
+      'Concat',
+      [g.op('Shape', [inputIds], { scope: '/lm_head' }), g.constInt64([V])],
+      { attrs: { axis: { int: 0 } }, scope: '/lm_head' },
+    );
+    g.op('Reshape', [logits2d, logitsShape], { scope: '/lm_head', outputName: 'logits' });
+    g.output('logits', OnnxType.FLOAT, ['batch_size', 'sequence_length', V]);
+  }
   const [cachePrefix, cacheLength] = delta
     ? [KV_DELTA_OUTPUT_PREFIX, 'sequence_length']
     : [PRESENT_OUTPUT_PREFIX, 'total_sequence_length'];
@@ -524,7 +543,7 @@ export function buildGpt2Onnx(
     irVersion: IR_VERSION,
     opset: OPSET,
     producerName: 'strata-starter',
-    producerVersion: GRAPH_PRODUCER_VERSION,
+    producerVersion: delta ? DELTA_GRAPH_PRODUCER_VERSION : GRAPH_PRODUCER_VERSION,
     docString: delta
       ? `GPT-2 decoder with KV-delta outputs (new_key_values.*): ${description}`
       : `GPT-2 decoder with KV cache: ${description}`,
