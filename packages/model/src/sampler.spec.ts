@@ -146,8 +146,7 @@ function referenceToken(logits: Float32Array, settings: SamplingSettings, u: num
 describe('chooseToken against the textbook sampler', () => {
   const random = seededRandom(5);
   // A vocabulary of GPT-2's size with a few peaked and many flat logits, and ties.
-  const vocabulary = Float32Array.from({ length: 50_257 }, () => Math.round(random.next() * 40) / 4);
-  for (let i = 0; i < 20; i++) vocabulary[Math.floor(random.next() * vocabulary.length)] = 14 + i / 2;
+  const vocabulary = peakedVocabulary(random, 10, 14, 0.5);
 
   it.each([
     ['temperature 1', sampled({})],
@@ -177,9 +176,7 @@ describe('chooseToken against the textbook sampler', () => {
 describe('chooseToken with the distribution computed by the caller', () => {
   // Probabilities from float32 differ from float64 ones by rounding. Where tokens hold 1e-10 of the mass
   // each, that is enough to move a draw to the next token, so here every token holds at least 1e-6.
-  const random = seededRandom(21);
-  const vocabulary = Float32Array.from({ length: 50_257 }, () => Math.round(random.next() * 24) / 4);
-  for (let i = 0; i < 20; i++) vocabulary[Math.floor(random.next() * vocabulary.length)] = 7 + i / 4;
+  const vocabulary = peakedVocabulary(seededRandom(21), 6, 7, 0.25);
 
   it.each([
     ['temperature 1', sampled({})],
@@ -218,6 +215,16 @@ describe('chooseToken with the distribution computed by the caller', () => {
     expect([1, 4]).toContain(token);
   });
 });
+
+/**
+ * GPT-2's vocabulary size of logits in quarter steps over [0, `spread`], many tied, and 20 peaks at `peak`,
+ * `peak + step`, ….
+ */
+function peakedVocabulary(random: RandomSource, spread: number, peak: number, step: number): Float32Array {
+  const logits = Float32Array.from({ length: 50_257 }, () => Math.round(random.next() * spread * 4) / 4);
+  for (let i = 0; i < 20; i++) logits[Math.floor(random.next() * logits.length)] = peak + i * step;
+  return logits;
+}
 
 /** softmax(logits / temperature) in float32, as the engine's onnxruntime graph computes it. */
 function float32Softmax(scores: Float32Array, temperature: number): Float32Array {

@@ -1,5 +1,6 @@
 import { transformers, type PreTrainedModel, type Tensor } from '../transformers';
 import type { TextGenerator } from '../text-generator';
+import { nextTokenLoss } from '../trainer/full-pass';
 
 /** The texts an evaluation runs on. */
 export interface EvaluationSets {
@@ -56,8 +57,9 @@ export async function languageModelLoss(
         model = standard;
         logits = await forwardAll(model, ids);
       }
-      total += textLoss(logits, ids);
-      count += n - 1;
+      const loss = nextTokenLoss(logits.data as Float32Array, ids, logits.dims[2]!);
+      total += loss.total;
+      count += loss.count;
     }
   } finally {
     await standard?.dispose();
@@ -79,22 +81,6 @@ async function forwardAll(model: PreTrainedModel, ids: readonly number[]): Promi
     ),
   })) as Record<string, Tensor>;
   return outputs['logits']!;
-}
-
-/** The summed next-token cross-entropy of one text: position t's logits predict token t + 1. */
-function textLoss(logits: Tensor, ids: readonly number[]): number {
-  const vocab = logits.dims[2]!;
-  const data = logits.data as Float32Array;
-  let total = 0;
-  for (let t = 0; t < ids.length - 1; t += 1) {
-    const row = data.subarray(t * vocab, (t + 1) * vocab);
-    let max = -Infinity;
-    for (let v = 0; v < vocab; v += 1) if (row[v]! > max) max = row[v]!;
-    let sum = 0;
-    for (let v = 0; v < vocab; v += 1) sum += Math.exp(row[v]! - max);
-    total += max + Math.log(sum) - row[ids[t + 1]!]!;
-  }
-  return total;
 }
 
 /**
