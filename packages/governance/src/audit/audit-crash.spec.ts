@@ -150,7 +150,14 @@ describe('AuditLog on the embedded database, killed mid-append', () => {
       const journal = path.join(dataDir, AUDIT_JOURNAL_FILE);
       const lines = readFileSync(journal, 'utf8');
       const firstLine = lines.slice(0, lines.indexOf('\n') + 1);
-      appendFileSync(journal, firstLine.slice(0, firstLine.length / 2));
+      // Cut short in the middle of a line, and of a two-byte UTF-8 character.
+      appendFileSync(
+        journal,
+        Buffer.concat([
+          Buffer.from(firstLine.slice(0, firstLine.length / 2)),
+          Buffer.from('é').subarray(0, 1),
+        ]),
+      );
       const logger = { info: jest.fn(), warn: jest.fn(), error: jest.fn() };
       await expectRecovered(dataDir, reported, logger);
       expect(logger.warn).toHaveBeenCalledWith(

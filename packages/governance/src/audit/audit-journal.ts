@@ -52,16 +52,19 @@ export class AuditJournal {
   ): { journal: AuditJournal; batches: { line: number; batch: JournalBatch }[] } {
     const fd = openSync(file, 'a+');
     try {
-      const text = readFileSync(fd, 'utf8');
-      const lines = text.split('\n');
-      const last = lines.pop()!;
-      if (last.length > 0) {
-        onTorn({ file, line: lines.length + 1, bytes: Buffer.byteLength(last) });
-        ftruncateSync(fd, Buffer.byteLength(text) - Buffer.byteLength(last));
+      const bytes = readFileSync(fd);
+      // Cut in bytes: a newline byte never occurs inside a multi-byte UTF-8 character, but a torn line may end
+      // in the middle of one.
+      const whole = bytes.lastIndexOf(0x0a) + 1;
+      const lines = bytes.subarray(0, whole).toString('utf8').split('\n');
+      lines.pop();
+      if (whole < bytes.length) {
+        onTorn({ file, line: lines.length + 1, bytes: bytes.length - whole });
+        ftruncateSync(fd, whole);
       }
       const batches = lines.map((line, i) => ({ line: i + 1, batch: parseLine(file, i + 1, line) }));
       const journal = new AuditJournal(file, fd);
-      journal.size = Buffer.byteLength(text) - Buffer.byteLength(last);
+      journal.size = whole;
       return { journal, batches };
     } catch (error) {
       closeSync(fd);
