@@ -38,7 +38,8 @@ export const CONFIGURATION_NOTES: Record<string, string> = {
   AUDIT_VERIFY_INTERVAL_SECONDS:
     'seconds between incremental audit-chain verifications that set `strata_audit_chain_valid` (`0`: off)',
   AUDIT_VERIFY_FULL_INTERVAL_HOURS: 'hours between verifications of the whole chain (`0`: only at start-up)',
-  AUDIT_WRITE: '`sync`: an answer leaves once its audit record is committed; `async`: just after',
+  AUDIT_WRITE:
+    '`sync`: an answer leaves once its audit record is durable (journaled on the embedded database, committed on PostgreSQL); `async`: just after',
   AUTH_FAILURES_PER_MINUTE: 'failed authentications a client address may make per minute before it gets 429',
   METRICS_PUBLIC: 'serve `/metrics` without a key',
   DOCS_PUBLIC: 'serve `/docs` and `/openapi.json` without a key',
