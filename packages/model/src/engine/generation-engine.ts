@@ -317,9 +317,10 @@ export class GenerationEngine {
     return false;
   }
 
-  /** Keeps these rows of the running batch (others finished, failed or were cancelled). */
+  /** Keeps these rows of the running batch (others finished, failed or were cancelled), in their order. */
   private keep(rows: readonly Running[]): void {
-    this.rebuild(rows.map((row) => ({ row, cache: this.cache, index: this.running.indexOf(row) })));
+    this.cache = this.cache.select(rows.map((row) => this.running.indexOf(row)));
+    this.running = [...rows];
   }
 
   /**

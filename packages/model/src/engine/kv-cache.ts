@@ -103,6 +103,39 @@ export class BatchKvCache {
     return new BatchKvCache(mode, tensors, length);
   }
 
+  /**
+   * Only the rows at these indices (ascending), in that order. A delta cache is compacted in place: the kept
+   * rows move down within the same buffers, so a sequence that leaves costs no allocation and no copy of the
+   * rows before it. Length and capacity stay, and with them any left padding the kept rows share (masked, as
+   * before); the next join drops it. A full-cache (`present`) cache, which the next step replaces anyway, is
+   * assembled anew.
+   */
+  select(keep: readonly number[]): BatchKvCache {
+    if (keep.length === 0) return BatchKvCache.empty(this.mode);
+    if (this.mode === 'present') {
+      return BatchKvCache.assemble(
+        this.mode,
+        keep.map((row) => ({ cache: this, row, tokens: this.length })),
+      );
+    }
+    const tensors: Record<string, Tensor> = {};
+    for (const [name, tensor] of Object.entries(this.tensors)) {
+      const [, heads, capacity, headDim] = tensor.dims as [number, number, number, number];
+      const block = heads * capacity * headDim;
+      const data = tensor.data as Float32Array;
+      keep.forEach((source, target) => {
+        if (source !== target) data.copyWithin(target * block, source * block, (source + 1) * block);
+      });
+      tensors[name] = new transformers.Tensor('float32', data.subarray(0, keep.length * block), [
+        keep.length,
+        heads,
+        capacity,
+        headDim,
+      ]);
+    }
+    return new BatchKvCache(this.mode, tensors, this.length);
+  }
+
   /** The same rows with fresh spare columns. */
   private regrown(): BatchKvCache {
     const rows = Object.values(this.tensors)[0]!.dims[0]!;
