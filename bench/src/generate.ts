@@ -326,7 +326,10 @@ async function startServed(): Promise<{ url: string; child: ChildProcess }> {
 
 const AUTH = { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_KEY}` };
 
-/** One non-streamed request through HTTP; its tokens are counted from the response's usage or details. */
+/**
+ * One non-streamed request through HTTP; its tokens are counted from the response's details or usage, or
+ * TGI's `x-generated-tokens` header.
+ */
 function servedRunner(url: string, route: string, body: (index: number) => object): Runner {
   return async (index) => {
     const started = performance.now();
@@ -340,7 +343,10 @@ function servedRunner(url: string, route: string, body: (index: number) => objec
       usage?: { completion_tokens: number };
     };
     if (!response.ok) throw new Error(`${route} answered ${response.status}: ${JSON.stringify(json)}`);
-    const count = json.details?.tokens.length ?? json.usage?.completion_tokens ?? 0;
+    const count =
+      json.details?.tokens.length ??
+      json.usage?.completion_tokens ??
+      Number(response.headers.get('x-generated-tokens') ?? 0);
     return {
       tokens: json.details?.tokens.map((token) => token.id) ?? Array.from({ length: count }, () => -1),
       firstTokenMs: performance.now() - started,
@@ -457,7 +463,12 @@ async function servedRows(engineAt16: LevelResult, engineTtft1: number[]): Promi
   try {
     const modes: Array<[string, string, (i: number) => object]> = [
       [
-        'POST /generate, greedy',
+        'POST /generate, greedy (TGI defaults: no details)',
+        '/generate',
+        (i) => ({ inputs: prompt(i), parameters: { max_new_tokens: NEW_TOKENS } }),
+      ],
+      [
+        'POST /generate, greedy, details: true (a logprob per token)',
         '/generate',
         (i) => ({ inputs: prompt(i), parameters: { max_new_tokens: NEW_TOKENS, details: true } }),
       ],
@@ -492,7 +503,7 @@ async function servedRows(engineAt16: LevelResult, engineTtft1: number[]): Promi
       ['engine alone, greedy (above)', fixed(engineAt16.tokensPerSecond), '1.00', 'about 520'],
     ];
     const before: Record<string, string> = {
-      'POST /generate, greedy': '122-179',
+      'POST /generate, greedy, details: true (a logprob per token)': '122-179',
       'POST /v1/completions, temperature 1 (OpenAI default)': '68-77',
     };
     for (const [name, route, body] of modes) {

@@ -67,6 +67,21 @@ describe('POST /generate', () => {
     expect(json['generated_text']).toBe(json['details'].tokens.map((t: { text: string }) => t.text).join(''));
   });
 
+  it('reports the prompt and generated token counts in TGI headers, with or without details', async () => {
+    for (const details of [true, false]) {
+      const response = await post('/generate', {
+        inputs: 'The quick brown fox',
+        parameters: { max_new_tokens: 6, details, stop: ['\n'] },
+      });
+      const json = (await response.json()) as Record<string, any>;
+      const generated = Number(response.headers.get('x-generated-tokens'));
+      expect(generated).toBeGreaterThan(0);
+      expect(generated).toBeLessThanOrEqual(6);
+      if (details) expect(generated).toBe(json['details'].generated_tokens);
+      expect(response.headers.get('x-prompt-tokens')).toBe('4');
+    }
+  });
+
   it('uses MAX_NEW_TOKENS when the request sets no limit, and omits details unless asked', async () => {
     const { json } = await generate({ inputs: 'Hello', parameters: { details: true } });
     expect(json['details'].generated_tokens).toBe(8);

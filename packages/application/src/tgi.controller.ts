@@ -49,7 +49,15 @@ export class TgiController {
       signal: clientAbortSignal(reply),
     });
     void reply.header(GENERATION_ID_HEADER, run.generationId);
-    for await (const step of run.steps) if (step.final) return step.final;
+    let generated = 0;
+    for await (const step of run.steps) {
+      generated += 1;
+      if (!step.final) continue;
+      // TGI's token-count headers, so a client can count tokens without asking for details.
+      void reply.header('x-prompt-tokens', String(run.prepared.promptIds.length));
+      void reply.header('x-generated-tokens', String(generated));
+      return step.final;
+    }
     throw new StrataError('generation_failed', 'generation ended without a result');
   }
 
