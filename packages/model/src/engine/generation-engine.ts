@@ -232,7 +232,15 @@ export class GenerationEngine {
         index,
       });
     });
-    this.rebuild([...this.running.map((row, index) => ({ row, cache: this.cache, index })), ...joining]);
+    const joined = this.cache.joined(
+      joining.map(({ row, cache, index }) => ({ cache, row: index, tokens: row.cached })),
+    );
+    if (joined) {
+      this.cache = joined;
+      this.running = [...this.running, ...joining.map(({ row }) => row)];
+    } else {
+      this.rebuild([...this.running.map((row, index) => ({ row, cache: this.cache, index })), ...joining]);
+    }
   }
 
   /** One decode step for every running sequence, in a single forward pass. */

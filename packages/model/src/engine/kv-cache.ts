@@ -14,6 +14,9 @@ const OUTPUT_PREFIX: Record<KvOutputs, string> = { present: 'present.', delta: '
 /** Spare columns added when a delta cache grows, so it is reallocated only every this many steps. */
 const GROWTH = 64;
 
+/** Spare rows a delta cache's buffers hold for sequences that join later: a quarter more, at least 2. */
+const spareRows = (rows: number) => Math.max(2, Math.ceil(rows / 4));
+
 interface RowSource {
   cache: BatchKvCache;
   row: number;
@@ -84,10 +87,14 @@ export class BatchKvCache {
     const first = rows[0];
     if (!first) return BatchKvCache.empty(mode);
     const capacity = mode === 'delta' ? length + GROWTH : length;
+    const bufferRows = mode === 'delta' ? rows.length + spareRows(rows.length) : rows.length;
     const tensors: Record<string, Tensor> = {};
     for (const name of Object.keys(first.cache.tensors)) {
       const [, heads, , headDim] = first.cache.tensors[name]!.dims as [number, number, number, number];
-      const data = new Float32Array(rows.length * heads * capacity * headDim);
+      const data = new Float32Array(bufferRows * heads * capacity * headDim).subarray(
+        0,
+        rows.length * heads * capacity * headDim,
+      );
       rows.forEach(({ cache, row, tokens }, target) => {
         const source = cache.tensors[name]!;
         const sourceCapacity = source.dims[2]!;
@@ -128,6 +135,46 @@ export class BatchKvCache {
       });
       tensors[name] = new transformers.Tensor('float32', data.subarray(0, keep.length * block), [
         keep.length,
+        heads,
+        capacity,
+        headDim,
+      ]);
+    }
+    return new BatchKvCache(this.mode, tensors, this.length);
+  }
+
+  /**
+   * This cache with `sources` appended as its last rows, written in place into the buffers' spare rows, so a
+   * sequence joining a running batch does not copy the rows already there. Undefined when that is not
+   * possible (a full-cache cache, no room left, or a joining row longer than the batch's columns); the
+   * caller then assembles a new cache.
+   */
+  joined(sources: readonly RowSource[]): BatchKvCache | undefined {
+    if (this.mode !== 'delta' || this.isEmpty || sources.some((s) => s.tokens > this.length))
+      return undefined;
+    const tensors: Record<string, Tensor> = {};
+    for (const [name, tensor] of Object.entries(this.tensors)) {
+      const [rows, heads, capacity, headDim] = tensor.dims as [number, number, number, number];
+      const block = heads * capacity * headDim;
+      const view = tensor.data as Float32Array;
+      if (view.byteOffset !== 0 || view.buffer.byteLength < (rows + sources.length) * block * 4)
+        return undefined;
+      const data = new Float32Array(view.buffer, 0, (rows + sources.length) * block);
+      sources.forEach(({ cache, row, tokens }, j) => {
+        const target = rows + j;
+        // A spare row may hold a departed sequence's values: clear it, so its unused columns are zeros.
+        data.fill(0, target * block, (target + 1) * block);
+        const source = cache.tensors[name]!;
+        const sourceCapacity = source.dims[2]!;
+        const sourceData = source.data as Float32Array;
+        for (let head = 0; head < heads; head++) {
+          const start = ((row * heads + head) * sourceCapacity + cache.length - tokens) * headDim;
+          const offset = ((target * heads + head) * capacity + this.length - tokens) * headDim;
+          data.set(sourceData.subarray(start, start + tokens * headDim), offset);
+        }
+      });
+      tensors[name] = new transformers.Tensor('float32', data, [
+        rows + sources.length,
         heads,
         capacity,
         headDim,
