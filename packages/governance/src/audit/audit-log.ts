@@ -280,9 +280,8 @@ export class AuditLog {
     // A writer that never yields to the event loop would otherwise outrun the inserts without bound.
     if (this.unappliedRows > MAX_UNAPPLIED) await this.startApply();
     const head = this.head ?? (await readHead(this.database));
-    // Creating a new subject's key is a database write, done before its ciphertext is journaled; with every
-    // key at hand the batch is journaled without yielding, so nothing else runs in between.
-    const rows = this.linkWithCachedKeys(head, batch) ?? (await this.link(this.database, head, batch));
+    // Creating a new subject's key is a database write, done before its ciphertext is journaled.
+    const rows = await this.link(this.database, head, batch);
     const journaled: JournalBatch = { rows, checkpoints: this.checkpoints(rows) };
     journal.append(journaled);
     this.unapplied.push(journaled);
@@ -410,22 +409,19 @@ export class AuditLog {
     });
   }
 
-  /** The batch's records, chained onto `head`. */
+  /** The batch's records, chained onto `head`; a subject's key that this process lacks is read or created first. */
   private async link(
     db: Queryable,
     head: { seq: number; hash: string },
     batch: readonly Pending[],
   ): Promise<ChainRow[]> {
-    let seq = head.seq;
-    let prevHash = head.hash;
-    const rows: ChainRow[] = [];
+    const rows = this.linkWithCachedKeys(head, batch);
+    if (rows) return rows;
     for (const { entry } of batch) {
-      seq += 1;
-      const row = chainRow(prevHash, this.header(seq, entry), await this.seal(db, entry));
-      rows.push(row);
-      prevHash = row.hash;
+      const subject = subjectOf(entry);
+      if (entry.personal && subject !== null) await this.subjects.keyFor(db, subject);
     }
-    return rows;
+    return this.linkWithCachedKeys(head, batch)!;
   }
 
   /** As {@link link}, synchronously; undefined when a subject's key is not in this process yet. */
@@ -466,12 +462,6 @@ export class AuditLog {
       subjectId: subjectOf(entry),
       details: entry.details ?? {},
     };
-  }
-
-  private async seal(db: Queryable, entry: AuditEntry): Promise<SealedPayload | null> {
-    const subject = subjectOf(entry);
-    if (!entry.personal || subject === null) return null;
-    return SubjectKeys.seal(await this.subjects.keyFor(db, subject), subject, entry.personal);
   }
 
   /** The signed checkpoints due among `rows`. */
