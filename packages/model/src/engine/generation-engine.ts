@@ -57,7 +57,6 @@ export class GenerationEngine {
   private loop: Promise<void> | undefined;
   private stopping = false;
   private readonly padTokenId: number;
-  private softmax: Promise<BatchSoftmax> | undefined;
 
   constructor(
     private readonly loaded: LoadedModel,
@@ -280,8 +279,7 @@ export class GenerationEngine {
     const vocabulary = rows[0]?.length ?? 0;
     const wanted = entries.flatMap((entry, i) => (entry.sequence.wantsDistribution(vocabulary) ? [i] : []));
     if (wanted.length === 0) return [];
-    this.softmax ??= BatchSoftmax.shared();
-    const softmax = await this.softmax;
+    const softmax = await BatchSoftmax.shared();
     const temperatures = Float32Array.from(wanted, (i) => entries[i]!.sequence.temperature);
     const first = rows[wanted[0]!]!;
     const inPlace = wanted.every(

@@ -95,16 +95,9 @@ export class BatchKvCache {
         0,
         rows.length * heads * capacity * headDim,
       );
-      rows.forEach(({ cache, row, tokens }, target) => {
-        const source = cache.tensors[name]!;
-        const sourceCapacity = source.dims[2]!;
-        const sourceData = source.data as Float32Array;
-        for (let head = 0; head < heads; head++) {
-          const start = ((row * heads + head) * sourceCapacity + cache.length - tokens) * headDim;
-          const offset = ((target * heads + head) * capacity + length - tokens) * headDim;
-          data.set(sourceData.subarray(start, start + tokens * headDim), offset);
-        }
-      });
+      rows.forEach((source, target) =>
+        copyRow(name, source, data, [target, heads, capacity, headDim], length),
+      );
       tensors[name] = new transformers.Tensor('float32', data, [rows.length, heads, capacity, headDim]);
     }
     return new BatchKvCache(mode, tensors, length);
@@ -160,18 +153,11 @@ export class BatchKvCache {
       if (view.byteOffset !== 0 || view.buffer.byteLength < (rows + sources.length) * block * 4)
         return undefined;
       const data = new Float32Array(view.buffer, 0, (rows + sources.length) * block);
-      sources.forEach(({ cache, row, tokens }, j) => {
+      sources.forEach((source, j) => {
         const target = rows + j;
         // A spare row may hold a departed sequence's values: clear it, so its unused columns are zeros.
         data.fill(0, target * block, (target + 1) * block);
-        const source = cache.tensors[name]!;
-        const sourceCapacity = source.dims[2]!;
-        const sourceData = source.data as Float32Array;
-        for (let head = 0; head < heads; head++) {
-          const start = ((row * heads + head) * sourceCapacity + cache.length - tokens) * headDim;
-          const offset = ((target * heads + head) * capacity + this.length - tokens) * headDim;
-          data.set(sourceData.subarray(start, start + tokens * headDim), offset);
-        }
+        copyRow(name, source, data, [target, heads, capacity, headDim], this.length);
       });
       tensors[name] = new transformers.Tensor('float32', data, [
         rows + sources.length,
@@ -190,6 +176,27 @@ export class BatchKvCache {
       this.mode,
       Array.from({ length: rows }, (_, row) => ({ cache: this, row, tokens: this.length })),
     );
+  }
+}
+
+/**
+ * Copies a source row's `tokens` most recent columns of tensor `name` into row `target` of `data` (a buffer of
+ * `[rows, heads, capacity, headDim]`), right-aligned to end at column `length`.
+ */
+function copyRow(
+  name: string,
+  { cache, row, tokens }: RowSource,
+  data: Float32Array,
+  [target, heads, capacity, headDim]: [number, number, number, number],
+  length: number,
+): void {
+  const source = cache.tensors[name]!;
+  const sourceCapacity = source.dims[2]!;
+  const sourceData = source.data as Float32Array;
+  for (let head = 0; head < heads; head++) {
+    const start = ((row * heads + head) * sourceCapacity + cache.length - tokens) * headDim;
+    const offset = ((target * heads + head) * capacity + length - tokens) * headDim;
+    data.set(sourceData.subarray(start, start + tokens * headDim), offset);
   }
 }
 
