@@ -76,8 +76,10 @@ it('replaces a group member whose late SyncGroup the mock cluster rejected, and 
   await until(() => joins() === 2, 'the leader to sync the new generation');
   follower.kill('SIGCONT');
 
+  // `subscribe` may resolve before the rejected member crashes; the replacement joins a backoff later.
+  const seen = (what: string) => lines.some((l) => l.event === what || l.msg === what);
   await until(
-    () => lines.some((l) => l.event === 'subscribed' || l.event === 'failed'),
+    () => (seen('subscribed') && seen('Kafka consumer replaced')) || seen('failed'),
     'the follower',
     90_000,
   );
